@@ -1,0 +1,1 @@
+"""Principals, tokens, the access policy and its enforcement, masking and audit."""

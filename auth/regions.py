@@ -1,0 +1,75 @@
+"""Region codes: levels, jurisdiction prefixes and the code range a subtree covers.
+
+A 12-digit 统计用区划代码 is `PP CC DD TTT VVV`. The level of a code is the last segment that
+is not all zeros; its jurisdiction prefix is the code cut after that segment. Zeros are never
+stripped one by one (330110 cut to 33011 would also match 330111…).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+SEGMENT_ENDS: Final = (2, 4, 6, 9, 12)
+LEVELS: Final = ("PROVINCE", "CITY", "COUNTY", "TOWNSHIP", "VILLAGE")
+_CODE = re.compile(r"^[0-9]{12}$")
+
+
+class BadRegionCode(ValueError):
+    """A value that is not a 12-digit region code of a well-formed shape."""
+
+
+def is_region_code(value: object) -> bool:
+    return isinstance(value, str) and bool(_CODE.match(value)) and value[:2] != "00"
+
+
+def check_region_code(value: str) -> str:
+    if not is_region_code(value):
+        raise BadRegionCode(f"{value!r} is not a 12-digit region code (统计用区划代码)")
+    prefix = jurisdiction_prefix(value)
+    if value[len(prefix):].strip("0"):
+        raise BadRegionCode(f"{value!r} is not a region code: a zero segment sits above a set one")
+    return value
+
+
+def level_index(code: str) -> int:
+    """0 for a province … 4 for a community/village."""
+    start = 0
+    last = 0
+    for i, end in enumerate(SEGMENT_ENDS):
+        if code[start:end].strip("0"):
+            last = i
+        start = end
+    return last
+
+
+def level_name(code: str) -> str:
+    return LEVELS[level_index(code)]
+
+
+def jurisdiction_prefix(code: str) -> str:
+    """The prefix every code inside this region's subtree starts with."""
+    return code[: SEGMENT_ENDS[level_index(code)]]
+
+
+def prefix_for_level(code: str, level: str) -> str:
+    return code[: SEGMENT_ENDS[LEVELS.index(level)]]
+
+
+def subtree_range(code: str) -> tuple[str, str]:
+    """Inclusive low/high codes of the subtree: usable with an index as BETWEEN."""
+    prefix = jurisdiction_prefix(code)
+    pad = 12 - len(prefix)
+    return prefix + "0" * pad, prefix + "9" * pad
+
+
+def parent_code(code: str) -> str | None:
+    idx = level_index(code)
+    if idx == 0:
+        return None
+    keep = SEGMENT_ENDS[idx - 1]
+    return code[:keep] + "0" * (12 - keep)
+
+
+def contains(outer: str, inner: str) -> bool:
+    return inner.startswith(jurisdiction_prefix(outer))

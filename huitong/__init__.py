@@ -1,0 +1,1 @@
+"""The hub: app factory, settings, CLI, demo data."""

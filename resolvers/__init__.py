@@ -1,0 +1,1 @@
+"""Turn a GraphQL selection into scoped queries, call connectors, map rows."""

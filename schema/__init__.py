@@ -1,0 +1,1 @@
+"""Strawberry types, inputs and per-role schema building: no SQL, no HTTP."""
