@@ -1,0 +1,110 @@
+"""The ASGI app: authenticate, pick the caller's role schema, serve GraphQL.
+
+`/graphql` first turns the request's credentials into a principal (401 when present but not
+valid), then hands the request to the GraphQL view built for that principal's role, so a
+caller can only ever validate and execute against its own role's schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from auth.authenticate import PURPOSE_HEADER, InvalidCredentials
+from auth.principal import Principal
+from resolvers.context import RequestContext
+
+from .hub import Hub
+from .settings import Settings
+
+PRINCIPAL_KEY = "huitong.principal"
+
+
+def error_response(status: int, message: str, code: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
+                        status_code=status, headers=headers or None)
+
+
+class RoleGraphQL(GraphQL[RequestContext, None]):
+    """The GraphQL view of one role's schema."""
+
+    def __init__(self, hub: Hub, role: str, **kwargs: Any) -> None:
+        super().__init__(hub.schemas[role], **kwargs)
+        self.hub = hub
+        self.role = hub.policy.roles[role]
+
+    async def get_context(self, request: Any, response: Any) -> RequestContext:
+        principal: Principal = request.scope[PRINCIPAL_KEY]
+        return RequestContext(
+            principal=principal,
+            role=self.role,
+            sources=self.hub.sources,
+            cursors=self.hub.cursors,
+            request=request,
+            response=response,
+        )
+
+
+class GraphQLEndpoint:
+    """Authenticates, then dispatches to the role's view."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        graphiql = None if hub.settings.production else "graphiql"
+        self.views = {
+            role: RoleGraphQL(hub, role, graphql_ide=graphiql, allow_queries_via_get=True)
+            for role in hub.policy.roles
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            principal = await self.hub.authenticator.authenticate(
+                request.headers.get("authorization"), request.headers.get(PURPOSE_HEADER)
+            )
+        except InvalidCredentials as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+            await error_response(exc.status, exc.message, exc.code, **headers)(
+                scope, receive, send)
+            return
+        view = self.views.get(principal.role)
+        if view is None:
+            await error_response(403, f"The role {principal.role!r} is not in this hub's policy.",
+                                 "FORBIDDEN")(scope, receive, send)
+            return
+        scope[PRINCIPAL_KEY] = principal
+        await view(scope, receive, send)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
+    hub = hub or Hub.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await hub.open()
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", GraphQLEndpoint(hub), methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return app

@@ -1,0 +1,127 @@
+"""Filter and order inputs: which input fields each canonical field gives, and their reading.
+
+The schema builder declares one input field per `FilterField` a role may use; resolvers read
+the caller's values back into canonical conditions here. Both sides use the same list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from auth.catalog import ENTITIES, FieldSpec, Kind
+from auth.query import Condition, Op, OrderKey
+from auth.regions import BadRegionCode, check_region_code, jurisdiction_prefix
+
+from .errors import bad_input
+from .ids import from_global_id
+
+_UNSAFE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class FilterField:
+    input_name: str
+    field: FieldSpec
+    op: Op
+
+
+def _range_stem(name: str) -> str:
+    for suffix in ("At", "On"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def filter_fields(entity: str, allowed: Iterable[str]) -> list[FilterField]:
+    """The filter input fields for `entity`, restricted to the `allowed` canonical fields."""
+    allowed_set = set(allowed)
+    result = []
+    for spec in ENTITIES[entity].fields.values():
+        if spec.name not in allowed_set or spec.name == "id":
+            continue
+        if spec.kind is Kind.MONEY:
+            result += [FilterField(f"{spec.name}Min", spec, Op.GTE),
+                       FilterField(f"{spec.name}Max", spec, Op.LTE)]
+        elif spec.kind in (Kind.DATE, Kind.DATETIME):
+            stem = _range_stem(spec.name)
+            result += [FilterField(f"{stem}From", spec, Op.GTE),
+                       FilterField(f"{stem}To", spec, Op.LTE)]
+        elif spec.kind is Kind.REGION_CODE:
+            result.append(FilterField(spec.name, spec, Op.WITHIN))
+        else:
+            result.append(FilterField(spec.name, spec, Op.EQ))
+    return result
+
+
+def check_text(value: str, what: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise bad_input(f"{what}: at most {MAX_TEXT} characters")
+    if _UNSAFE_TEXT.search(value):
+        raise bad_input(f"{what}: contains a NUL or an unpaired surrogate character")
+    return value
+
+
+def read_filter(entity: str, fields: list[FilterField], value: Any) -> tuple[Condition, ...]:
+    """Canonical conditions from a filter input object (unset fields are ignored)."""
+    if value is None:
+        return ()
+    conditions = []
+    for ff in fields:
+        raw = getattr(value, ff.input_name, None)
+        if raw is None or type(raw).__name__ == "UnsetType":
+            continue
+        conditions.append(Condition(ff.field.name, ff.op, _canonical(ff, raw, entity)))
+    return tuple(conditions)
+
+
+def _canonical(ff: FilterField, raw: Any, entity: str) -> Any:
+    what = f"filter.{ff.input_name}"
+    kind = ff.field.kind
+    if kind is Kind.REGION_CODE:
+        try:
+            return jurisdiction_prefix(check_region_code(raw))
+        except BadRegionCode as exc:
+            raise bad_input(f"{what}: {exc}") from None
+    if kind is Kind.ID:
+        target = ff.field.references or entity
+        decoded = from_global_id(str(raw))
+        if decoded is None or decoded[0] != target:
+            raise bad_input(f"{what}: not an id of a {target}")
+        return decoded[1]
+    if isinstance(raw, Enum):
+        return raw.value
+    if isinstance(raw, str):
+        return check_text(raw, what)
+    return raw
+
+
+def read_order(entity: str, orderable: Iterable[str], value: Any) -> tuple[OrderKey, ...]:
+    """Order keys from `[XOrderBy!]`: each element names exactly one field; `id` ends it."""
+    keys: list[OrderKey] = []
+    allowed = set(orderable)
+    for i, item in enumerate(value or ()):
+        chosen = [(name, getattr(item, name, None)) for name in sorted(allowed)]
+        chosen = [(n, d) for n, d in chosen if d is not None and type(d).__name__ != "UnsetType"]
+        if len(chosen) != 1:
+            raise bad_input(f"orderBy[{i}]: set exactly one field per element")
+        name, direction = chosen[0]
+        if any(k.field == name for k in keys):
+            raise bad_input(f"orderBy[{i}]: {name} is already ordered on")
+        keys.append(OrderKey(name, getattr(direction, "value", direction) == "DESC"))
+    if not any(k.field == "id" for k in keys):
+        keys.append(OrderKey("id"))
+    return tuple(keys)
+
+
+def check_first(first: int | None, maximum: int) -> int:
+    if first is None:
+        return min(20, maximum)
+    if first < 0 or first > maximum:
+        raise bad_input(f"first: expected 0 to {maximum}, got {first}")
+    return first
+

@@ -1,0 +1,102 @@
+"""The only road from resolvers to connectors: scope, call the source, mask, note the read.
+
+Every list, lookup, `node`, relation, count and aggregate goes through here, so row scope,
+masking and the read log cannot be skipped by any path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLError
+
+from auth.catalog import ENTITIES
+from auth.masking import apply_masks
+from auth.query import AggregateQuery, EntityQuery
+from auth.scope import AccessDenied, Relation
+from connectors.base import Connector, Row, SourceError, SourceUnavailable
+
+from .context import RequestContext
+from .errors import source_failed
+
+
+def _denied(exc: AccessDenied) -> GraphQLError:
+    return GraphQLError("This query is not permitted for your role.",
+                        extensions={"code": "FORBIDDEN"})
+
+
+def _relation_keys(entity: str) -> tuple[str, ...]:
+    return tuple(rel.local for rel in ENTITIES[entity].relations.values())
+
+
+def clear_value(row: Row, name: str) -> Any:
+    """A join key's value before masking."""
+    keys = row.get("_keys")
+    return keys[name] if keys and name in keys else row.get(name)
+
+
+class Gateway:
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+
+    def _connector(self, entity: str) -> Connector:
+        connector = self.ctx.sources.for_entity(entity)
+        if connector is None:
+            raise source_failed(SourceUnavailable(f"<{entity}>", "no source serves it"))
+        return connector
+
+    async def fetch(
+        self, query: EntityQuery, via: Relation | None = None, keys: tuple[str, ...] = ()
+    ) -> list[Row]:
+        """Scoped, masked rows. Join keys that get masked keep their clear value in
+        `row["_keys"]`, for the hub's own joins only (no GraphQL field reads it)."""
+        try:
+            scoped = self.ctx.scoper.scope(query, via)
+        except AccessDenied as exc:
+            raise _denied(exc) from None
+        try:
+            rows = await self._connector(query.entity).fetch(scoped)
+        except SourceError as exc:
+            raise source_failed(exc) from None
+        join_keys = [k for k in (*keys, *_relation_keys(query.entity)) if k in scoped.masks]
+        if join_keys:
+            for row in rows:
+                row["_keys"] = {k: row.get(k) for k in join_keys}
+        apply_masks(rows, scoped.masks)
+        self.ctx.reads.note_rows(query.entity, (r["id"] for r in rows), query.fields,
+                                 scoped.masks)
+        return rows
+
+    async def count(self, query: EntityQuery) -> int:
+        try:
+            scoped = self.ctx.scoper.scope(query)
+            return await self._connector(query.entity).count(scoped)
+        except AccessDenied as exc:
+            raise _denied(exc) from None
+        except SourceError as exc:
+            raise source_failed(exc) from None
+
+    async def count_partitioned(
+        self, query: EntityQuery, via: Relation | None = None
+    ) -> Mapping[Any, int]:
+        try:
+            scoped = self.ctx.scoper.scope(query, via)
+            return await self._connector(query.entity).count_partitioned(scoped)
+        except AccessDenied as exc:
+            raise _denied(exc) from None
+        except SourceError as exc:
+            raise source_failed(exc) from None
+
+    async def aggregate(self, query: AggregateQuery) -> list[Row]:
+        try:
+            scoped = self.ctx.scoper.scope_aggregate(query)
+            groups = await self._connector(query.entity).aggregate(scoped)
+        except AccessDenied as exc:
+            raise _denied(exc) from None
+        except SourceError as exc:
+            raise source_failed(exc) from None
+        self.ctx.reads.note_aggregate(
+            query.entity, [query.sum_field, *(d.field for d in query.group_by)]
+        )
+        return groups

@@ -1,0 +1,133 @@
+"""Relations, loaded in batches: one statement per relation and selection, whatever the rows.
+
+Each relation field gets a per-request DataLoader keyed by (relation, fields wanted, page
+size); every parent row of the same level asks it for its key, and it issues one scoped query
+(`remote IN (...)`, or a per-parent window for lists). Links through a link entity (case ↔
+payment) take one statement for the links and one for the targets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from strawberry.types.info import Info
+
+from auth.catalog import ENTITIES, RelationSpec
+from auth.query import Condition, EntityQuery, Op, OrderKey, Partition
+from auth.scope import Relation
+
+from .context import RequestContext
+from .filters import check_first
+from .gateway import Gateway, clear_value
+from .records import Record
+from .selection import current_selections, fields_for
+
+# SQL engines cap bound parameters; larger key sets are split (rare: parents are paged).
+_CHUNK = 2000
+_PARTITION = "_partition"
+_BY_ID = (OrderKey("id"),)
+
+
+def _loader(
+    ctx: RequestContext, key: tuple[Any, ...], batch: Callable[[list[Any]], Awaitable[list[Any]]]
+) -> DataLoader[Any, Any]:
+    loader = ctx.loaders.get(key)
+    if loader is None:
+        loader = ctx.loaders[key] = DataLoader(load_fn=batch)
+    return loader  # type: ignore[no-any-return]
+
+
+def _chunks(keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return [tuple(keys[i : i + _CHUNK]) for i in range(0, len(keys), _CHUNK)]
+
+
+async def _rows_by_key(
+    gateway: Gateway, entity: str, fields: tuple[str, ...], remote: str, keys: list[Any],
+    via: Relation,
+) -> dict[Any, list[dict[str, Any]]]:
+    fetch_fields = tuple(sorted({*fields, remote}))
+    grouped: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in _chunks(sorted(set(keys), key=str)):
+        query = EntityQuery(entity, fetch_fields, (Condition(remote, Op.IN, chunk),), _BY_ID)
+        for row in await gateway.fetch(query, via, keys=(remote,)):
+            grouped[clear_value(row, remote)].append(row)
+    return grouped
+
+
+def _local_key(parent: Record, rel: RelationSpec) -> Any:
+    return clear_value(parent.__dict__, rel.local)
+
+
+async def load_one(info: Info[Any, Any], parent: Record, relation: str) -> Record | None:
+    ctx: RequestContext = info.context
+    entity = parent._entity
+    rel = ENTITIES[entity].relations[relation]
+    value = _local_key(parent, rel)
+    if value is None:
+        return None
+    fields = fields_for(rel.target, current_selections(info))
+    via = Relation(entity, relation)
+    gateway = Gateway(ctx)
+
+    async def batch(keys: list[Any]) -> list[Record | None]:
+        grouped = await _rows_by_key(gateway, rel.target, fields, rel.remote, keys, via)
+        return [Record(rel.target, grouped[k][0]) if grouped.get(k) else None for k in keys]
+
+    loader = _loader(ctx, ("one", entity, relation, fields), batch)
+    result: Record | None = await loader.load(value)
+    return result
+
+
+async def load_many(
+    info: Info[Any, Any], parent: Record, relation: str, first: int | None
+) -> list[Record]:
+    ctx: RequestContext = info.context
+    entity = parent._entity
+    rel = ENTITIES[entity].relations[relation]
+    value = _local_key(parent, rel)
+    if value is None:
+        return []
+    limit = check_first(first if first is not None else ctx.role.limits.max_list,
+                        ctx.role.limits.max_list)
+    fields = fields_for(rel.target, current_selections(info))
+    gateway = Gateway(ctx)
+    via = Relation(entity, relation)
+    if rel.via is None:
+        async def batch(keys: list[Any]) -> list[list[Record]]:
+            grouped: dict[Any, list[Record]] = defaultdict(list)
+            for chunk in _chunks(sorted(set(keys), key=str)):
+                query = EntityQuery(rel.target, tuple(sorted({*fields, rel.remote})), (),
+                                    _BY_ID, partition=Partition(rel.remote, chunk, limit))
+                for row in await gateway.fetch(query, via):
+                    grouped[row.pop(_PARTITION)].append(Record(rel.target, row))
+            return [grouped.get(k, []) for k in keys]
+    else:
+        async def batch(keys: list[Any]) -> list[list[Record]]:
+            return await _through_link(gateway, rel, via, fields, keys, limit)
+
+    loader = _loader(ctx, ("many", entity, relation, fields, limit), batch)
+    result: list[Record] = await loader.load(value)
+    return result
+
+
+async def _through_link(
+    gateway: Gateway, rel: RelationSpec, via: Relation, fields: tuple[str, ...],
+    keys: list[Any], limit: int,
+) -> list[list[Record]]:
+    assert rel.via and rel.via_local and rel.via_remote
+    links: dict[Any, list[Any]] = defaultdict(list)
+    for chunk in _chunks(sorted(set(keys), key=str)):
+        query = EntityQuery(rel.via, ("id", rel.via_local, rel.via_remote), (), _BY_ID,
+                            partition=Partition(rel.via_local, chunk, limit))
+        for row in await gateway.fetch(query, via):
+            links[row[_PARTITION]].append(row[rel.via_remote])
+    targets = [t for ts in links.values() for t in ts]
+    found = await _rows_by_key(gateway, rel.target, fields, rel.remote, targets, via) \
+        if targets else {}
+    return [
+        [Record(rel.target, found[t][0]) for t in links.get(k, []) if found.get(t)]
+        for k in keys
+    ]

@@ -1,0 +1,163 @@
+"""Build each role's schema once at start-up, from the catalog and that role's grants.
+
+A role's schema holds only what it is granted: other types, fields, arguments, filter and
+order fields, and dimension values do not exist for it, in introspection or validation.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Optional
+
+import strawberry
+from strawberry.extensions import MaxTokensLimiter, ParserCache
+from strawberry.schema.config import StrawberryConfig
+
+from auth.catalog import ENTITIES, EntitySpec
+from auth.policy import Policy, RolePolicy
+from resolvers.lists import list_page, lookup, lookup_global, node
+from resolvers.spending import allowed_dimensions, spending_summary
+
+from .entities import connection_types, entity_type, exposed_entities
+from .enums import CATALOG_ENUMS
+from .extensions.errors import MaskUnexpectedErrors
+from .extensions.validation import RoleValidation, role_rules
+from .inputs import filter_input, order_input, scalar_annotation
+from .namespace import RoleNamespace, with_signature
+from .scalars import Money, RegionCode
+
+
+def _lower_first(name: str) -> str:
+    return name[0].lower() + name[1:]
+
+
+def _list_field(spec: EntitySpec, connection: Any, filt: Any, order: Any, max_first: int) -> Any:
+    async def resolve(info: strawberry.Info, first: int | None = None, after: str | None = None,
+                      filter: Any = None, order_by: Any = None) -> Any:  # noqa: A002
+        return await list_page(info, spec.name, first, after, filter, order_by)
+
+    args: dict[str, Any] = {"first": Optional[int], "after": Optional[str]}  # noqa: UP045
+    if filt is not None:
+        args["filter"] = Optional[filt]  # noqa: UP045
+    if order is not None:
+        args["order_by"] = Optional[list[order]]  # type: ignore[valid-type]  # noqa: UP045
+    return strawberry.field(
+        resolver=with_signature(resolve, args, dict.fromkeys(args)),
+        graphql_type=connection,
+        description=f"{spec.description} Pages of `first` rows (default 20, at most "
+        f"{max_first}) after the opaque cursor `after`.",
+    )
+
+
+def _lookup_field(spec: EntitySpec, type_: Any) -> Any:
+    if spec.name == "Region":
+        async def by_code(info: strawberry.Info, code: RegionCode) -> Any:  # type: ignore[valid-type]
+            return await lookup(info, "Region", str(code))
+
+        return strawberry.field(resolver=by_code, graphql_type=Optional[type_],  # noqa: UP045
+                                description="One region by its 12-digit code.")
+
+    async def by_id(info: strawberry.Info, id: strawberry.ID) -> Any:  # noqa: A002
+        return await lookup_global(info, spec.name, str(id))
+
+    return strawberry.field(resolver=by_id, graphql_type=Optional[type_],  # noqa: UP045
+                            description=f"One {spec.name} by id; null when absent or hidden.")
+
+
+def _node_field(node_interface: Any) -> Any:
+    async def resolve(info: strawberry.Info, id: strawberry.ID) -> Any:  # noqa: A002
+        return await node(info, str(id))
+
+    return strawberry.field(resolver=resolve, graphql_type=Optional[node_interface],  # noqa: UP045
+                            description="Any object you may see, by its global id.")
+
+
+def _spending_field(ns: RoleNamespace, role: RolePolicy) -> Any | None:
+    grant = role.grant("Payment")
+    if grant is None or not grant.aggregate:
+        return None
+    dims = allowed_dimensions(grant.groupable)
+    if not dims:
+        return None
+    dimension_enum = strawberry.enum(
+        Enum("SpendingDimension", {d.name: d.name for d in dims}, type=str),  # type: ignore[misc]
+        name="SpendingDimension",
+    )
+    payment = ENTITIES["Payment"]
+    group_fields: dict[str, Any] = {}
+    for d in dims:
+        if d.name == "REGION":
+            group_fields["regionCode"] = Optional[RegionCode]  # noqa: UP045
+        elif d.name in ("CATEGORY", "MONTH"):
+            group_fields[d.key] = Optional[str]  # noqa: UP045
+        else:
+            group_fields[d.key] = Optional[scalar_annotation(payment.fields[d.field])]  # noqa: UP045
+    group_fields["count"] = int
+    group_fields["totalAmount"] = Money
+    group_type = ns.add_type(
+        "SpendingGroup", group_fields,
+        description="One group of payments: its keys (null when not grouped on), how many, "
+        "and their total.",
+    )
+    filt = filter_input(ns, grant)
+
+    async def resolve(info: strawberry.Info, group_by: Any, filter: Any = None,  # noqa: A002
+                      region_level: Any = None) -> Any:
+        return await spending_summary(info, filter, group_by, region_level)
+
+    args: dict[str, Any] = {"group_by": list[dimension_enum]}  # type: ignore[valid-type]
+    defaults: dict[str, Any] = {}
+    if filt is not None:
+        args["filter"] = Optional[filt]  # noqa: UP045
+        defaults["filter"] = None
+    if any(d.name == "REGION" for d in dims):
+        level = CATALOG_ENUMS["RegionLevel"]
+        args["region_level"] = Optional[level]  # noqa: UP045
+        defaults["region_level"] = None
+    suppressed = (f" Groups of fewer than {role.min_group_size} payments are left out."
+                  if role.min_group_size > 1 else "")
+    return strawberry.field(
+        resolver=with_signature(resolve, args, defaults),
+        graphql_type=list[group_type],  # type: ignore[valid-type]
+        description="Payments grouped at the source by the given dimensions (REGION at "
+        "`regionLevel`, default TOWNSHIP)." + suppressed,
+    )
+
+
+def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawberry.Schema:
+    ns = RoleNamespace(role.name)
+    node_interface = ns.add_type("Node", {"id": strawberry.ID}, decorator=strawberry.interface,
+                                 description="An object with a global id.")
+    readable = exposed_entities(role)
+    types = [entity_type(ns, role, spec, node_interface) for spec in readable]
+    query: dict[str, Any] = {}
+    for spec, type_ in zip(readable, types, strict=True):
+        grant = role.grant(spec.name)
+        assert grant is not None
+        connection = connection_types(ns, spec)
+        query[spec.plural] = _list_field(spec, connection, filter_input(ns, grant),
+                                         order_input(ns, grant), role.limits.max_first)
+        query[_lower_first(spec.name)] = _lookup_field(spec, type_)
+    query["node"] = _node_field(node_interface)
+    spending = _spending_field(ns, role)
+    if spending is not None:
+        query["spendingSummary"] = spending
+    query_type = ns.add_type("Query", query, description=f"What the role {role.name} may read.")
+    rules = role_rules(role.limits, role.introspection and not (production and role.name ==
+                                                                "public"))
+    return strawberry.Schema(
+        query=query_type,
+        types=types,
+        config=StrawberryConfig(disable_field_suggestions=True),
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=role.limits.max_tokens),
+            lambda: ParserCache(maxsize=512),
+            lambda: RoleValidation(rules),
+            MaskUnexpectedErrors,
+        ],
+    )
+
+
+def build_schemas(policy: Policy, *, production: bool = False) -> dict[str, strawberry.Schema]:
+    return {name: build_role_schema(role, production=production)
+            for name, role in policy.roles.items()}

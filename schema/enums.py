@@ -1,0 +1,21 @@
+"""GraphQL enums from the catalog's code lists, shared by every role's schema."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from auth.catalog import ENUMS
+
+
+def _make(name: str, values: tuple[str, ...]) -> Any:
+    # str-valued members hash like their names, so source rows can carry plain strings.
+    members = {v: v for v in values}
+    return strawberry.enum(Enum(name, members, type=str), name=name)  # type: ignore[misc]
+
+
+CATALOG_ENUMS: dict[str, Any] = {name: _make(name, values) for name, values in ENUMS.items()}
+
+OrderDirection: Any = _make("OrderDirection", ("ASC", "DESC"))

@@ -1,0 +1,1 @@
+"""Schema extensions, one per file (strawberry's own layout)."""

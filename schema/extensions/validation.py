@@ -1,0 +1,62 @@
+"""Validate against the role's schema with every "Did you mean" hint removed, and cache it.
+
+strawberry's `disable_field_suggestions` only hides field hints; argument, input-field, enum
+value and type hints would still name things the role cannot see. graphql-core's
+`hide_suggestions=True` removes them all. Rules are built once per role (depth, aliases,
+introspection) so that the cache can hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    specified_rules,
+    validate,
+)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from auth.policy import Limits
+
+
+def role_rules(limits: Limits, introspection: bool) -> tuple[type[ASTValidationRule], ...]:
+    rules: list[type[ASTValidationRule]] = [
+        *specified_rules,
+        MaybeNullValidationRule,
+        OneOfInputValidationRule,
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return tuple(rules)
+
+
+@lru_cache(maxsize=512)
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    errors = validate(schema, document, rules, hide_suggestions=True)
+    for error in errors:
+        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+    return errors
+
+
+class RoleValidation(SchemaExtension):
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        super().__init__()
+        self.rules = rules
+
+    def on_validate(self) -> Iterator[None]:
+        ctx: Any = self.execution_context
+        ctx.pre_execution_errors = _validate(ctx.schema._schema, ctx.graphql_document, self.rules)
+        yield
