@@ -55,6 +55,8 @@ def mint_token(
         raise ValueError("role must be a non-empty string")
     if ttl_seconds <= 0:
         raise ValueError("ttl_seconds must be positive")
+    if any(value is not None and not value.strip() for value in (agency, purpose)):
+        raise ValueError("agency and purpose must be non-empty when given")
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -96,6 +98,7 @@ class JwksKeys:
         self._clock = clock
         self._keys: dict[str, PyJWK] | None = None
         self._fetched_at = 0.0
+        self._failed_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> PyJWK:
@@ -112,20 +115,30 @@ class JwksKeys:
         return found
 
     async def _reload(self) -> None:
+        unavailable = AuthenticationUnavailable(
+            "The token signing keys could not be loaded; try again later."
+        )
+        if (
+            self._keys is None
+            and self._failed_at is not None
+            and self._clock() - self._failed_at < self._min_refetch
+        ):
+            # While the endpoint is down, don't let every request wait on another timeout.
+            raise unavailable
         try:
             document = await self._load()
             keys = _usable_keys(document)
         except (OSError, ValueError, httpx.HTTPError) as exc:
             log.warning("could not load the JWKS from %s: %s", self._location, exc)
+            self._failed_at = self._clock()
             if self._keys is None:
-                raise AuthenticationUnavailable(
-                    "The token signing keys could not be loaded; try again later."
-                ) from None
+                raise unavailable from None
             # Keep serving the keys we had rather than locking every user out.
             self._fetched_at = self._clock()
             return
         self._keys = keys
         self._fetched_at = self._clock()
+        self._failed_at = None
 
     async def _load(self) -> Any:
         if not is_jwks_url(self._location):

@@ -77,6 +77,8 @@ def test_mint_refuses_bad_input() -> None:
         mint_token("short", subject="a", role="r", region_code=REGION)
     with pytest.raises(ValueError, match="ttl"):
         mint_token(SECRET, subject="a", role="r", region_code=REGION, ttl_seconds=0)
+    with pytest.raises(ValueError, match="agency"):
+        mint_token(SECRET, subject="a", role="r", region_code=REGION, agency=" ")
 
 
 async def test_expired_rejected_but_leeway_respected() -> None:
@@ -269,9 +271,18 @@ async def test_jwks_url_cached_rotated_and_refetched(jwks_server: JwksServer) ->
 async def test_unreachable_jwks_is_unavailable_not_public(jwks_server: JwksServer) -> None:
     jwks_server.failing = True
     private = rsa_key()
+    clock = Clock()
+    verifier = TokenVerifier(AuthConfig(jwks=jwks_server.url), clock=clock)
     with pytest.raises(AuthenticationUnavailable) as info:
-        await TokenVerifier(AuthConfig(jwks=jwks_server.url)).verify(signed(private, "k1"))
-    assert info.value.status == 503
+        await verifier.verify(signed(private, "k1"))
+    assert info.value.status == 503 and jwks_server.hits == 1
+    with pytest.raises(AuthenticationUnavailable):
+        await verifier.verify(signed(private, "k1"))
+    assert jwks_server.hits == 1  # no retry storm while it is down
+    jwks_server.failing = False
+    jwks_server.document = {"keys": [jwk(private, "k1")]}
+    clock.now += 11
+    assert (await verifier.verify(signed(private, "k1"))).subject == "alice"
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/jwks.json"
