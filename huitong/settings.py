@@ -89,7 +89,7 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
     if not isinstance(cursor_env, str):
         raise ConfigError(f"{where}: [hub].cursor_secret_env: expected an environment variable")
     try:
-        auth = AuthConfig.from_table(_table(raw, "auth", where), where, env)
+        auth = AuthConfig.from_table(_table(raw, "auth", where), where, env, base_dir=base)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     sources_raw = _table(raw, "sources", where)

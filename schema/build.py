@@ -24,7 +24,7 @@ from .extensions.errors import MaskUnexpectedErrors
 from .extensions.validation import RoleValidation, role_rules
 from .inputs import filter_input, order_input, scalar_annotation
 from .namespace import RoleNamespace, with_signature
-from .scalars import Money, RegionCode
+from .scalars import SCALAR_MAP, Money, RegionCode
 
 
 def _lower_first(name: str) -> str:
@@ -148,7 +148,7 @@ def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawber
     return strawberry.Schema(
         query=query_type,
         types=types,
-        config=StrawberryConfig(disable_field_suggestions=True),
+        config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=role.limits.max_tokens),
             lambda: ParserCache(maxsize=512),

@@ -36,18 +36,20 @@ def _parse_region_code(value: object) -> str:
         raise ValueError(str(exc)) from None
 
 
-Money = strawberry.scalar(
-    NewType("Money", Decimal),
-    name="Money",
-    description="An amount in yuan as a decimal string with two decimals (NUMERIC(14,2)).",
-    serialize=_serialize_money,
-    parse_value=_parse_money,
-)
+Money = NewType("Money", Decimal)
+RegionCode = NewType("RegionCode", str)
 
-RegionCode = strawberry.scalar(
-    NewType("RegionCode", str),
-    name="RegionCode",
-    description="A 12-digit 统计用区划代码, e.g. 330108001000 (西兴街道).",
-    serialize=str,
-    parse_value=_parse_region_code,
-)
+SCALAR_MAP = {
+    Money: strawberry.scalar(
+        name="Money",
+        description="An amount in yuan as a decimal string with two decimals (NUMERIC(14,2)).",
+        serialize=_serialize_money,
+        parse_value=_parse_money,
+    ),
+    RegionCode: strawberry.scalar(
+        name="RegionCode",
+        description="A 12-digit 统计用区划代码, e.g. 330108001000 (西兴街道).",
+        serialize=str,
+        parse_value=_parse_region_code,
+    ),
+}

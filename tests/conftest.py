@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from pathlib import Path
 
 import asyncpg
@@ -112,3 +113,24 @@ async def database_url(
     backend: str, tmp_path: Path, pg_databases: PostgresDatabases
 ) -> str:
     return await fresh_database_url(backend, tmp_path, pg_databases)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def demo_hub(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_databases: PostgresDatabases,
+) -> AsyncIterator[Any]:
+    """The hub over freshly generated demo sources, on SQLite or PostgreSQL sources."""
+    from tests.hub_harness import make_demo_sources, running_hub
+
+    backend = request.param
+    if backend == "postgresql":
+        require_postgres()
+    directory = tmp_path_factory.mktemp(f"demo-{backend}")
+    urls = {name: await fresh_database_url(backend, directory, pg_databases, name)
+            for name in ("finance", "civil_affairs", "inspection")}
+    store = await fresh_database_url(backend, directory, pg_databases, "hub")
+    await make_demo_sources(urls)
+    async with running_hub(directory, urls, store, backend) as hub:
+        yield hub
