@@ -70,9 +70,11 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
 def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -> Settings:
     where = str(path)
     base = path.parent
-    _only(raw, where, "", {"hub", "auth", "audit", "sources"})
+    for key in raw:
+        if key not in ("hub", "auth", "audit", "sources"):
+            raise ConfigError(f"{where}: [{key}]: unknown table; expected hub, auth, audit, sources")
     hub = _table(raw, "hub", where)
-    _only(hub, where, "hub.", {"store_url", "store_url_env", "policy", "mode", "max_body_bytes",
+    _only(hub, where, "[hub].", {"store_url", "store_url_env", "policy", "mode", "max_body_bytes",
                                "cursor_secret_env"})
     store_url = _secretish(hub, "store_url", where, "hub", env) or DEFAULT_STORE
     policy = hub.get("policy")
