@@ -22,6 +22,12 @@ PARTITION_KEY = "_partition"
 _ROW_NUMBER = "_rn"
 
 
+def _prefix(col: ColumnElement[Any], length: int) -> ColumnElement[Any]:
+    # Inline, not bound: PostgreSQL matches GROUP BY to SELECT expressions only when the
+    # two are written identically, and two bound parameters never are.
+    return sa.func.substr(col, sa.literal_column("1"), sa.literal_column(str(int(length))))
+
+
 @dataclass(frozen=True)
 class BoundTable:
     """A mapped entity bound to the reflected table of one source."""
@@ -104,16 +110,16 @@ class BoundTable:
 
     def partition_expr(self, field_name: str, prefix_length: int | None) -> ColumnElement[Any]:
         col = self.column(field_name)
-        return sa.func.substr(col, 1, prefix_length) if prefix_length else col
+        return _prefix(col, prefix_length) if prefix_length else col
 
     def dimension(self, dim: Dimension) -> ColumnElement[Any]:
         col = self.column(dim.field)
         if dim.transform is Transform.PREFIX:
-            return sa.func.substr(col, 1, dim.length)
+            return _prefix(col, dim.length or 0)
         if dim.transform is Transform.MONTH:
             if self.is_text(dim.field) or self.dialect == "sqlite":
-                return sa.func.substr(col, 1, 7)
-            return sa.func.to_char(col, "YYYY-MM")
+                return _prefix(col, 7)
+            return sa.func.to_char(col, sa.literal_column("'YYYY-MM'"))
         return col
 
     # -- statements ------------------------------------------------------------------------
