@@ -7,6 +7,7 @@ cannot be reached its cases skip with the reason, except under CI=true, where th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,7 +41,9 @@ _probe_result: list[str | None] = []
 
 def postgres_unreachable_reason() -> str | None:
     if not _probe_result:
-        _probe_result.append(asyncio.run(_probe_postgres()))
+        # A thread of its own: this may be called from inside the test event loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            _probe_result.append(pool.submit(asyncio.run, _probe_postgres()).result())
     return _probe_result[0]
 
 
