@@ -7,7 +7,7 @@ GraphQL, SQL or HTTP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -57,6 +57,9 @@ class RelationSpec:
     via: str | None = None
     via_local: str | None = None
     via_remote: str | None = None
+    # A region's rows: every `target` row whose regionCode lies in this region's subtree,
+    # served as a paged connection.
+    subtree: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,8 @@ ENTITIES: Final[MappingProxyType[str, EntitySpec]] = MappingProxyType(
                 ],
             ),
             _entity(
-                "BudgetIndicator", "budgetIndicators", "finance", "预算指标: an approved budget line.",
+                "BudgetIndicator", "budgetIndicators", "finance",
+                "预算指标: an approved budget line.",
                 [
                     _id("Global id."), _region(),
                     _f("fiscalYear", Kind.INT, "Budget year."),
@@ -362,6 +366,24 @@ ENTITIES: Final[MappingProxyType[str, EntitySpec]] = MappingProxyType(
         ]
     }
 )
+
+
+def _with_region_subtrees(entities: dict[str, EntitySpec]) -> dict[str, EntitySpec]:
+    """Give Region one subtree connection per exposed entity that carries a regionCode."""
+    region = entities["Region"]
+    subtrees = {
+        spec.plural: RelationSpec(
+            spec.plural, spec.name, "code", "regionCode", True,
+            f"{spec.name} rows anywhere in this region's subtree.", subtree=True,
+        )
+        for spec in entities.values()
+        if spec.exposed and "regionCode" in spec.fields
+    }
+    relations = MappingProxyType({**region.relations, **subtrees})
+    return {**entities, "Region": replace(region, relations=relations)}
+
+
+ENTITIES = MappingProxyType(_with_region_subtrees(dict(ENTITIES)))
 
 
 def entity(name: str) -> EntitySpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,7 @@ def _role(name: str, spec: Any, at: str) -> RolePolicy:
                 f"{at}.entities.{ename}: unknown entity; expected one of {', '.join(ENTITIES)}"
             )
         entities[ename] = _grant(ENTITIES[ename], espec, f"{at}.entities.{ename}")
+    entities = _drop_wildcard_links(entities, entities_raw)
     min_group = spec.get("min_group_size", 1)
     if not isinstance(min_group, int) or min_group < 1:
         raise PolicyError(f"{at}.min_group_size: expected a positive integer")
@@ -229,6 +230,25 @@ def _static_where(raw: Any, entity: EntitySpec, at: str) -> tuple[Condition, ...
     return tuple(conditions)
 
 
+def _drop_wildcard_links(
+    grants: dict[str, EntityGrant], raw: Mapping[str, Any]
+) -> dict[str, EntityGrant]:
+    """`fields = "*"` grants the relations whose targets the role can read, and no others."""
+    readable = {name for name, g in grants.items() if g.read}
+    result = dict(grants)
+    for name, grant in grants.items():
+        if raw[name].get("fields") != "*":
+            continue
+        relations = ENTITIES[name].relations
+        kept = frozenset(
+            r for r in grant.relations
+            if relations[r].target in readable
+            and (relations[r].via is None or relations[r].via in grants)
+        )
+        result[name] = replace(grant, relations=kept)
+    return result
+
+
 def _check_links(role: RolePolicy, at: str) -> None:
     """A relation or key filter is granted only where its target entity is readable."""
     for grant in role.entities.values():
@@ -258,4 +278,6 @@ def _check_links(role: RolePolicy, at: str) -> None:
 def _only(spec: Mapping[str, Any], at: str, allowed: set[str]) -> None:
     for key in spec:
         if key not in allowed:
-            raise PolicyError(f"{at}.{key}: unknown key; expected one of {', '.join(sorted(allowed))}")
+            raise PolicyError(
+                f"{at}.{key}: unknown key; expected one of {', '.join(sorted(allowed))}"
+            )

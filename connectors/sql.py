@@ -19,8 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from auth.catalog import Kind
 from auth.query import ScopedAggregate, ScopedQuery
 
-from .base import Connector, Health, MappingError, Row, SourceError, SourceTimeout, \
-    SourceUnavailable
+from .base import (
+    Connector,
+    Health,
+    MappingError,
+    Row,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from .mapping import EntityMapping, FieldMapping, to_canonical
 from .sql_compile import PARTITION_KEY, BoundTable
 

@@ -72,7 +72,9 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
     base = path.parent
     for key in raw:
         if key not in ("hub", "auth", "audit", "sources"):
-            raise ConfigError(f"{where}: [{key}]: unknown table; expected hub, auth, audit, sources")
+            raise ConfigError(
+                f"{where}: [{key}]: unknown table; expected hub, auth, audit, sources"
+            )
     hub = _table(raw, "hub", where)
     _only(hub, where, "[hub].", {"store_url", "store_url_env", "policy", "mode", "max_body_bytes",
                                "cursor_secret_env"})

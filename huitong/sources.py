@@ -15,7 +15,9 @@ from .settings import ConfigError, SourceSettings
 ConnectorFactory = Callable[[SourceSettings], Connector]
 
 
-def load_mapping(source: SourceSettings, container_keys: tuple[str, ...]) -> dict[str, EntityMapping]:
+def load_mapping(
+    source: SourceSettings, container_keys: tuple[str, ...]
+) -> dict[str, EntityMapping]:
     """The source's mapping: inline `entities` tables, or a `mapping` file beside the config."""
     options = source.options
     if "entities" in options:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from strawberry.types.info import Info
 
 from auth.catalog import ENTITIES
-from auth.query import Condition, EntityQuery, Op
+from auth.query import Condition, EntityQuery, Op, OrderKey, Partition
+from auth.regions import jurisdiction_prefix
+from auth.scope import Relation
 
 from .context import RequestContext
 from .cursors import InvalidCursor
@@ -16,23 +21,32 @@ from .filters import check_first, filter_fields, read_filter, read_order
 from .gateway import Gateway
 from .ids import from_global_id
 from .records import Page, Record
+from .relations import loader as _loader
 from .selection import connection_node_selections, current_selections, fields_for, flatten
 
 
-async def list_page(
-    info: Info[Any, Any],
-    entity: str,
-    first: int | None,
-    after: str | None,
-    filter_value: Any,
-    order_value: Any,
-    extra: tuple[Condition, ...] = (),
-) -> Page:
+@dataclass(frozen=True)
+class PageRequest:
+    """A connection's arguments, read and checked: the same for roots and region subtrees."""
+
+    entity: str
+    fields: tuple[str, ...]
+    where: tuple[Condition, ...]
+    order: tuple[OrderKey, ...]
+    limit: int
+    position: tuple[Any, ...] | None
+    wants_rows: bool
+
+
+def _page_request(
+    info: Info[Any, Any], entity: str, first: int | None, after: str | None,
+    filter_value: Any, order_value: Any,
+) -> PageRequest:
     ctx: RequestContext = info.context
     grant = ctx.role.grant(entity)
     assert grant is not None  # the role's schema has no list for entities it cannot read
     limit = check_first(first, ctx.role.limits.max_first)
-    where = read_filter(entity, filter_fields(entity, grant.filterable), filter_value) + extra
+    where = read_filter(entity, filter_fields(entity, grant.filterable), filter_value)
     order = read_order(entity, grant.orderable, order_value)
     position = None
     if after is not None:
@@ -42,21 +56,75 @@ async def list_page(
             raise invalid_cursor() from None
     selections = current_selections(info)
     fields = fields_for(entity, connection_node_selections(selections))
+    return PageRequest(entity, fields, where, order, limit, position,
+                       limit > 0 and _wants_rows(selections))
+
+
+def _page(ctx: RequestContext, req: PageRequest, rows: list[dict[str, Any]],
+          counter: Callable[[], Awaitable[int]]) -> Page:
+    return Page(
+        entity=req.entity,
+        records=[Record(req.entity, r) for r in rows[: req.limit]],
+        has_next=len(rows) > req.limit,
+        has_previous=req.position is not None,
+        order=req.order,
+        codec=ctx.cursors,
+        counter=counter,
+    )
+
+
+async def list_page(
+    info: Info[Any, Any], entity: str, first: int | None, after: str | None,
+    filter_value: Any, order_value: Any,
+) -> Page:
+    ctx: RequestContext = info.context
+    req = _page_request(info, entity, first, after, filter_value, order_value)
     gateway = Gateway(ctx)
     rows: list[dict[str, Any]] = []
-    if limit > 0 and _wants_rows(selections):
-        query = EntityQuery(entity, fields, where, order, limit + 1, position)
-        rows = await gateway.fetch(query)
-    count_query = EntityQuery(entity, ("id",), where)
-    return Page(
-        entity=entity,
-        records=[Record(entity, r) for r in rows[:limit]],
-        has_next=len(rows) > limit,
-        has_previous=position is not None,
-        order=order,
-        codec=ctx.cursors,
-        counter=lambda: gateway.count(count_query),
-    )
+    if req.wants_rows:
+        rows = await gateway.fetch(EntityQuery(entity, req.fields, req.where, req.order,
+                                               req.limit + 1, req.position))
+    count_query = EntityQuery(entity, ("id",), req.where)
+    return _page(ctx, req, rows, lambda: gateway.count(count_query))
+
+
+async def region_page(
+    info: Info[Any, Any], region: Record, relation: str, first: int | None, after: str | None,
+    filter_value: Any, order_value: Any,
+) -> Page:
+    """One region's rows of an entity. Sibling regions of the same level share one
+    windowed statement for their pages and one GROUP BY for their counts."""
+    ctx: RequestContext = info.context
+    rel = ENTITIES["Region"].relations[relation]
+    req = _page_request(info, rel.target, first, after, filter_value, order_value)
+    prefix = jurisdiction_prefix(str(region.__dict__["code"]))
+    length = len(prefix)
+    gateway = Gateway(ctx)
+    via = Relation("Region", relation)
+
+    def partitioned(limit: int) -> Callable[[list[str]], EntityQuery]:
+        return lambda keys: EntityQuery(
+            rel.target, req.fields if limit else ("id",), req.where, req.order if limit else (),
+            None, req.position if limit else None,
+            Partition("regionCode", tuple(keys), limit, length),
+        )
+
+    async def batch_rows(keys: list[str]) -> list[list[dict[str, Any]]]:
+        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in await gateway.fetch(partitioned(req.limit + 1)(keys), via):
+            grouped[row.pop("_partition")].append(row)
+        return [grouped.get(k, []) for k in keys]
+
+    async def batch_counts(keys: list[str]) -> list[int]:
+        counts = await gateway.count_partitioned(partitioned(0)(keys), via)
+        return [counts.get(k, 0) for k in keys]
+
+    rows: list[dict[str, Any]] = []
+    if req.wants_rows:
+        loader = _loader(ctx, ("subtree", relation, length, req), batch_rows)
+        rows = await loader.load(prefix)
+    counter = _loader(ctx, ("subtree-count", relation, length, req.where), batch_counts)
+    return _page(ctx, req, rows, lambda: counter.load(prefix))
 
 
 def _wants_rows(selections: list[Any]) -> bool:

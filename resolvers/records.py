@@ -32,10 +32,10 @@ class Edge:
 
 @dataclass
 class PageInfo:
-    hasNextPage: bool  # noqa: N815 - GraphQL field name
-    hasPreviousPage: bool  # noqa: N815
-    startCursor: str | None  # noqa: N815
-    endCursor: str | None  # noqa: N815
+    hasNextPage: bool
+    hasPreviousPage: bool
+    startCursor: str | None
+    endCursor: str | None
 
 
 @dataclass

@@ -31,13 +31,14 @@ _PARTITION = "_partition"
 _BY_ID = (OrderKey("id"),)
 
 
-def _loader(
+def loader(
     ctx: RequestContext, key: tuple[Any, ...], batch: Callable[[list[Any]], Awaitable[list[Any]]]
 ) -> DataLoader[Any, Any]:
-    loader = ctx.loaders.get(key)
-    if loader is None:
-        loader = ctx.loaders[key] = DataLoader(load_fn=batch)
-    return loader  # type: ignore[no-any-return]
+    """The request's DataLoader for `key`, made on first use."""
+    found = ctx.loaders.get(key)
+    if found is None:
+        found = ctx.loaders[key] = DataLoader(load_fn=batch)
+    return found  # type: ignore[no-any-return]
 
 
 def _chunks(keys: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -76,8 +77,7 @@ async def load_one(info: Info[Any, Any], parent: Record, relation: str) -> Recor
         grouped = await _rows_by_key(gateway, rel.target, fields, rel.remote, keys, via)
         return [Record(rel.target, grouped[k][0]) if grouped.get(k) else None for k in keys]
 
-    loader = _loader(ctx, ("one", entity, relation, fields), batch)
-    result: Record | None = await loader.load(value)
+    result: Record | None = await loader(ctx, ("one", entity, relation, fields), batch).load(value)
     return result
 
 
@@ -108,8 +108,8 @@ async def load_many(
         async def batch(keys: list[Any]) -> list[list[Record]]:
             return await _through_link(gateway, rel, via, fields, keys, limit)
 
-    loader = _loader(ctx, ("many", entity, relation, fields, limit), batch)
-    result: list[Record] = await loader.load(value)
+    many = loader(ctx, ("many", entity, relation, fields, limit), batch)
+    result: list[Record] = await many.load(value)
     return result
 
 

@@ -17,7 +17,9 @@ from auth.catalog import ENTITIES
 from .context import RequestContext
 
 
-def flatten(selections: Iterable[Selection], type_name: str | None = None) -> Iterator[SelectedField]:
+def flatten(
+    selections: Iterable[Selection], type_name: str | None = None
+) -> Iterator[SelectedField]:
     """Fields of a selection set, looking through fragments that apply to `type_name`."""
     for sel in selections:
         if isinstance(sel, SelectedField):
@@ -28,7 +30,9 @@ def flatten(selections: Iterable[Selection], type_name: str | None = None) -> It
                 yield from flatten(sel.selections, type_name)
 
 
-def children(selections: Iterable[Selection], name: str, type_name: str | None = None) -> list[Selection]:
+def children(
+    selections: Iterable[Selection], name: str, type_name: str | None = None
+) -> list[Selection]:
     """The merged sub-selections of every field called `name` (whatever its alias)."""
     merged: list[Selection] = []
     for field in flatten(selections, type_name):

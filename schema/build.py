@@ -33,7 +33,7 @@ def _lower_first(name: str) -> str:
 
 def _list_field(spec: EntitySpec, connection: Any, filt: Any, order: Any, max_first: int) -> Any:
     async def resolve(info: strawberry.Info, first: int | None = None, after: str | None = None,
-                      filter: Any = None, order_by: Any = None) -> Any:  # noqa: A002
+                      filter: Any = None, order_by: Any = None) -> Any:
         return await list_page(info, spec.name, first, after, filter, order_by)
 
     args: dict[str, Any] = {"first": Optional[int], "after": Optional[str]}  # noqa: UP045
@@ -57,7 +57,7 @@ def _lookup_field(spec: EntitySpec, type_: Any) -> Any:
         return strawberry.field(resolver=by_code, graphql_type=Optional[type_],  # noqa: UP045
                                 description="One region by its 12-digit code.")
 
-    async def by_id(info: strawberry.Info, id: strawberry.ID) -> Any:  # noqa: A002
+    async def by_id(info: strawberry.Info, id: strawberry.ID) -> Any:
         return await lookup_global(info, spec.name, str(id))
 
     return strawberry.field(resolver=by_id, graphql_type=Optional[type_],  # noqa: UP045
@@ -65,7 +65,7 @@ def _lookup_field(spec: EntitySpec, type_: Any) -> Any:
 
 
 def _node_field(node_interface: Any) -> Any:
-    async def resolve(info: strawberry.Info, id: strawberry.ID) -> Any:  # noqa: A002
+    async def resolve(info: strawberry.Info, id: strawberry.ID) -> Any:
         return await node(info, str(id))
 
     return strawberry.field(resolver=resolve, graphql_type=Optional[node_interface],  # noqa: UP045
@@ -101,7 +101,7 @@ def _spending_field(ns: RoleNamespace, role: RolePolicy) -> Any | None:
     )
     filt = filter_input(ns, grant)
 
-    async def resolve(info: strawberry.Info, group_by: Any, filter: Any = None,  # noqa: A002
+    async def resolve(info: strawberry.Info, group_by: Any, filter: Any = None,
                       region_level: Any = None) -> Any:
         return await spending_summary(info, filter, group_by, region_level)
 
@@ -129,14 +129,18 @@ def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawber
     node_interface = ns.add_type("Node", {"id": strawberry.ID}, decorator=strawberry.interface,
                                  description="An object with a global id.")
     readable = exposed_entities(role)
+    # Inputs and connections first: Region's subtree fields take them as arguments.
+    lists = {}
+    for spec in readable:
+        grant = role.grant(spec.name)
+        assert grant is not None
+        lists[spec.name] = (connection_types(ns, spec), filter_input(ns, grant),
+                            order_input(ns, grant))
     types = [entity_type(ns, role, spec, node_interface) for spec in readable]
     query: dict[str, Any] = {}
     for spec, type_ in zip(readable, types, strict=True):
-        grant = role.grant(spec.name)
-        assert grant is not None
-        connection = connection_types(ns, spec)
-        query[spec.plural] = _list_field(spec, connection, filter_input(ns, grant),
-                                         order_input(ns, grant), role.limits.max_first)
+        connection, filt, order = lists[spec.name]
+        query[spec.plural] = _list_field(spec, connection, filt, order, role.limits.max_first)
         query[_lower_first(spec.name)] = _lookup_field(spec, type_)
     query["node"] = _node_field(node_interface)
     spending = _spending_field(ns, role)

@@ -9,11 +9,12 @@ import strawberry
 
 from auth.catalog import ENTITIES, EntitySpec, RelationSpec
 from auth.policy import RolePolicy
+from resolvers.lists import region_page
 from resolvers.records import Edge, Page, PageInfo, Record
 from resolvers.relations import load_many, load_one
 
 from .inputs import scalar_annotation
-from .namespace import RoleNamespace
+from .namespace import RoleNamespace, with_signature
 
 
 def _id_field() -> Any:
@@ -45,6 +46,28 @@ def _relation_field(rel: RelationSpec) -> Any:
     )
 
 
+def _subtree_field(ns: RoleNamespace, rel: RelationSpec) -> Any:
+    """A region's rows of one entity, paged like the root list of that entity."""
+    filt = ns.get(f"{rel.target}Filter") if f"{rel.target}Filter" in ns else None
+    order = ns.get(f"{rel.target}OrderBy") if f"{rel.target}OrderBy" in ns else None
+
+    async def resolve(root: Record, info: strawberry.Info, first: int | None = None,
+                      after: str | None = None, filter: Any = None,
+                      order_by: Any = None) -> Any:
+        return await region_page(info, root, rel.name, first, after, filter, order_by)
+
+    args: dict[str, Any] = {"first": Optional[int], "after": Optional[str]}  # noqa: UP045
+    if filt is not None:
+        args["filter"] = Optional[filt]  # noqa: UP045
+    if order is not None:
+        args["order_by"] = Optional[list[order]]  # type: ignore[valid-type]  # noqa: UP045
+    return strawberry.field(
+        resolver=with_signature(resolve, args, dict.fromkeys(args), root=True),
+        graphql_type=ns.get(f"{rel.target}Connection"),
+        description=rel.description + " Paged like the root list.",
+    )
+
+
 def entity_type(ns: RoleNamespace, role: RolePolicy, spec: EntitySpec, node: Any) -> Any:
     grant = role.grant(spec.name)
     assert grant is not None
@@ -60,7 +83,7 @@ def entity_type(ns: RoleNamespace, role: RolePolicy, spec: EntitySpec, node: Any
             )
     for rel in spec.relations.values():
         if rel.name in grant.relations:
-            fields[rel.name] = _relation_field(rel)
+            fields[rel.name] = _subtree_field(ns, rel) if rel.subtree else _relation_field(rel)
     name = spec.name
     return ns.add_type(
         name,
@@ -85,8 +108,9 @@ def page_info_type(ns: RoleNamespace) -> Any:
 
 
 def connection_types(ns: RoleNamespace, spec: EntitySpec) -> Any:
-    """`<Entity>Connection` and `<Entity>Edge` over a resolver `Page`."""
-    node_type = ns.get(spec.name)
+    """`<Entity>Connection` and `<Entity>Edge` over a resolver `Page`; node types are
+    referred to by name, so connections can be declared before the entity types."""
+    node_type = spec.name
     page_info = page_info_type(ns)
 
     def resolve_edge_cursor(root: Edge) -> str:
@@ -118,7 +142,7 @@ def connection_types(ns: RoleNamespace, spec: EntitySpec) -> Any:
                                            description="Rows matching, in your scope."),
             "pageInfo": strawberry.field(resolver=page_info_of, graphql_type=page_info),
             "edges": strawberry.field(resolver=edges_of, graphql_type=list[edge_type]),  # type: ignore[valid-type]
-            "nodes": strawberry.field(resolver=nodes_of, graphql_type=list[node_type]),  # type: ignore[valid-type]
+            "nodes": strawberry.field(resolver=nodes_of, graphql_type=list[node_type]),  # type: ignore[name-defined]
         },
         description=f"A page of {spec.plural}.",
     )

@@ -56,11 +56,13 @@ def _is_field(value: Any) -> bool:
 
 
 def with_signature(
-    func: Callable[..., Any], annotations: dict[str, Any], defaults: dict[str, Any]
+    func: Callable[..., Any], annotations: dict[str, Any], defaults: dict[str, Any],
+    *, root: bool = False,
 ) -> Callable[..., Any]:
     """Give a generic resolver the typed arguments of one generated field."""
-    params = [inspect.Parameter("info", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                annotation=strawberry.Info)]
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter("root", positional)] if root else []
+    params.append(inspect.Parameter("info", positional, annotation=strawberry.Info))
     params.extend(
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann,
                           default=defaults.get(name, inspect.Parameter.empty))
