@@ -177,3 +177,24 @@ async def test_lookup_and_node_agree(demo_hub: DemoHub) -> None:
     }""", {"id": node_id}, role=INSPECTOR)
     assert data["payment"]["paymentNo"] == first["payments"]["nodes"][0]["paymentNo"]
     assert data["node"] == {"id": node_id, "paymentNo": data["payment"]["paymentNo"]}
+
+
+async def test_region_subtree_connections_are_batched_and_exact(demo_hub: DemoHub) -> None:
+    query = """{ region(code: "330108000000") { children {
+      code payments(first: 3, orderBy: [{amount: DESC}]) { totalCount nodes { amount regionCode } }
+    } } }"""
+    await demo_hub.data(query, role=INSPECTOR)
+    with counting_statements(demo_hub) as statements:
+        data = await demo_hub.data(query, role=INSPECTOR)
+    children = data["region"]["children"]
+    assert len(children) >= 3
+    # region, its children, one windowed page query, one grouped count: not one per child.
+    assert len(statements) == 4
+    for child in children:
+        prefix = child["code"][:9]
+        root = await demo_hub.data(
+            """query($code: RegionCode!) { payments(first: 3, orderBy: [{amount: DESC}],
+                 filter: {regionCode: $code}) { totalCount nodes { amount regionCode } } }""",
+            {"code": child["code"]}, role=INSPECTOR)
+        assert child["payments"] == root["payments"]
+        assert all(n["regionCode"].startswith(prefix) for n in child["payments"]["nodes"])
