@@ -7,6 +7,7 @@ caller can only ever validate and execute against its own role's schema.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -85,7 +86,19 @@ class GraphQLEndpoint:
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """The process is alive (it says nothing of the sources)."""
     return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Each source's status and latency; 503 when any source is down."""
+    hub: Hub = request.app.state.hub
+    checks = await asyncio.gather(*(c.health() for c in hub.connectors.values()))
+    sources = {h.source: {"kind": h.kind, "ok": h.ok, "latencyMs": h.latency_ms,
+                          **({"code": h.detail} if not h.ok else {})} for h in checks}
+    ready = all(h.ok for h in checks)
+    return JSONResponse({"status": "ready" if ready else "degraded", "sources": sources},
+                        status_code=200 if ready else 503)
 
 
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
@@ -103,6 +116,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
         routes=[
             Route("/graphql", GraphQLEndpoint(hub), methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
         ],
         lifespan=lifespan,
     )

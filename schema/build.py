@@ -6,10 +6,12 @@ order fields, and dimension values do not exist for it, in introspection or vali
 
 from __future__ import annotations
 
+import logging
 from enum import Enum
 from typing import Any, Optional
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
@@ -25,6 +27,19 @@ from .extensions.validation import RoleValidation, role_rules
 from .inputs import filter_input, order_input, scalar_annotation
 from .namespace import RoleNamespace, with_signature
 from .scalars import SCALAR_MAP, Money, RegionCode
+
+
+log = logging.getLogger("huitong.graphql")
+
+
+class HubSchema(strawberry.Schema):
+    """A role's schema. Errors callers caused (syntax, validation, bad input, an unavailable
+    source) are theirs to read, not ours to log as failures; unexpected ones are logged with
+    their traceback by `MaskUnexpectedErrors` before being masked."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            log.debug("graphql error: %s", error.message)
 
 
 def _lower_first(name: str) -> str:
@@ -149,7 +164,7 @@ def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawber
     query_type = ns.add_type("Query", query, description=f"What the role {role.name} may read.")
     rules = role_rules(role.limits, role.introspection and not (production and role.name ==
                                                                 "public"))
-    return strawberry.Schema(
+    return HubSchema(
         query=query_type,
         types=types,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
