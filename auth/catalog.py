@@ -144,7 +144,7 @@ def _to_many(name: str, target: str, remote: str, description: str) -> RelationS
     return RelationSpec(name, target, "id", remote, True, description)
 
 
-ENTITIES: Final[MappingProxyType[str, EntitySpec]] = MappingProxyType(
+_BASE_ENTITIES: Final[dict[str, EntitySpec]] = (
     {
         e.name: e
         for e in [
@@ -383,7 +383,7 @@ def _with_region_subtrees(entities: dict[str, EntitySpec]) -> dict[str, EntitySp
     return {**entities, "Region": replace(region, relations=relations)}
 
 
-ENTITIES = MappingProxyType(_with_region_subtrees(dict(ENTITIES)))
+ENTITIES: Final = MappingProxyType(_with_region_subtrees(_BASE_ENTITIES))
 
 
 def entity(name: str) -> EntitySpec:

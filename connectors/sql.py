@@ -178,11 +178,11 @@ class SqlConnector(Connector):
         specs = {e: (m.container.get("schema"), str(m.container["table"]))
                  for e, m in self.mappings.items()}
 
-        def inspect(sync_conn: sa.Connection) -> dict[str, list[dict[str, Any]]]:
+        def inspect(sync_conn: sa.Connection) -> dict[str, list[Any]]:
             inspector = sa.inspect(sync_conn)
-            return {e: inspector.get_columns(t, schema=s) for e, (s, t) in specs.items()}
+            return {e: list(inspector.get_columns(t, schema=s)) for e, (s, t) in specs.items()}
 
-        async def run(conn: AsyncConnection) -> dict[str, list[dict[str, Any]]]:
+        async def run(conn: AsyncConnection) -> dict[str, list[Any]]:
             return await conn.run_sync(inspect)
 
         try:

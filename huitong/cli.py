@@ -36,7 +36,7 @@ class LazyGroup(click.Group):
                 raise
             return None
         command: Any = getattr(module, attr)
-        return command  # type: ignore[no-any-return]
+        return command
 
 
 @click.group(cls=LazyGroup)

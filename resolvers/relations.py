@@ -38,7 +38,7 @@ def loader(
     found = ctx.loaders.get(key)
     if found is None:
         found = ctx.loaders[key] = DataLoader(load_fn=batch)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _chunks(keys: Sequence[Any]) -> list[tuple[Any, ...]]:

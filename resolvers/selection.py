@@ -53,7 +53,7 @@ def current_selections(info: Info[Any, Any]) -> list[Selection]:
     if cached is None:
         cached = [s for f in info.selected_fields for s in f.selections]
         ctx.loaders[key] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def fields_for(entity: str, selections: Iterable[Selection]) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ def _list_field(spec: EntitySpec, connection: Any, filt: Any, order: Any, max_fi
     if filt is not None:
         args["filter"] = Optional[filt]  # noqa: UP045
     if order is not None:
-        args["order_by"] = Optional[list[order]]  # type: ignore[valid-type]  # noqa: UP045
+        args["order_by"] = Optional[list[order]]  # noqa: UP045
     return strawberry.field(
         resolver=with_signature(resolve, args, dict.fromkeys(args)),
         graphql_type=connection,
@@ -66,7 +66,7 @@ def _list_field(spec: EntitySpec, connection: Any, filt: Any, order: Any, max_fi
 
 def _lookup_field(spec: EntitySpec, type_: Any) -> Any:
     if spec.name == "Region":
-        async def by_code(info: strawberry.Info, code: RegionCode) -> Any:  # type: ignore[valid-type]
+        async def by_code(info: strawberry.Info, code: RegionCode) -> Any:
             return await lookup(info, "Region", str(code))
 
         return strawberry.field(resolver=by_code, graphql_type=Optional[type_],  # noqa: UP045
@@ -94,10 +94,9 @@ def _spending_field(ns: RoleNamespace, role: RolePolicy) -> Any | None:
     dims = allowed_dimensions(grant.groupable)
     if not dims:
         return None
-    dimension_enum = strawberry.enum(
-        Enum("SpendingDimension", {d.name: d.name for d in dims}, type=str),  # type: ignore[misc]
-        name="SpendingDimension",
-    )
+    members = {d.name: d.name for d in dims}
+    functional: Any = Enum("SpendingDimension", members, type=str)  # type: ignore[misc]
+    dimension_enum = strawberry.enum(functional, name="SpendingDimension")
     payment = ENTITIES["Payment"]
     group_fields: dict[str, Any] = {}
     for d in dims:

@@ -110,7 +110,7 @@ def page_info_type(ns: RoleNamespace) -> Any:
 def connection_types(ns: RoleNamespace, spec: EntitySpec) -> Any:
     """`<Entity>Connection` and `<Entity>Edge` over a resolver `Page`; node types are
     referred to by name, so connections can be declared before the entity types."""
-    node_type = spec.name
+    node_type: Any = spec.name
     page_info = page_info_type(ns)
 
     def resolve_edge_cursor(root: Edge) -> str:
@@ -142,7 +142,7 @@ def connection_types(ns: RoleNamespace, spec: EntitySpec) -> Any:
                                            description="Rows matching, in your scope."),
             "pageInfo": strawberry.field(resolver=page_info_of, graphql_type=page_info),
             "edges": strawberry.field(resolver=edges_of, graphql_type=list[edge_type]),  # type: ignore[valid-type]
-            "nodes": strawberry.field(resolver=nodes_of, graphql_type=list[node_type]),  # type: ignore[name-defined]
+            "nodes": strawberry.field(resolver=nodes_of, graphql_type=list[node_type]),
         },
         description=f"A page of {spec.plural}.",
     )

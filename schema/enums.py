@@ -13,7 +13,8 @@ from auth.catalog import ENUMS
 def _make(name: str, values: tuple[str, ...]) -> Any:
     # str-valued members hash like their names, so source rows can carry plain strings.
     members = {v: v for v in values}
-    return strawberry.enum(Enum(name, members, type=str), name=name)  # type: ignore[misc]
+    functional: Any = Enum(name, members, type=str)  # type: ignore[misc]
+    return strawberry.enum(functional, name=name)
 
 
 CATALOG_ENUMS: dict[str, Any] = {name: _make(name, values) for name, values in ENUMS.items()}

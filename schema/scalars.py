@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from auth.regions import BadRegionCode, check_region_code
 
@@ -39,7 +40,7 @@ def _parse_region_code(value: object) -> str:
 Money = NewType("Money", Decimal)
 RegionCode = NewType("RegionCode", str)
 
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     Money: strawberry.scalar(
         name="Money",
         description="An amount in yuan as a decimal string with two decimals (NUMERIC(14,2)).",
