@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from . import texts
 from .common import SNAPSHOT, YEARS, Context, Emitted, Row, choose, code_table, shift, yuan
-from .finance import FinanceFacts
+from .ledger import FinanceFacts
 from .regions import RegionNode, full_name
 from .residents import SUBSIDY_TYPES, SubsidyFacts
 from .tables import MZ_SWGK, MZ_XZQH
@@ -33,6 +33,7 @@ class CivilAffairsStage:
         self.domains = code_table("civil_affairs", "Disclosure", "domain")
         self.statuses = code_table("civil_affairs", "Disclosure", "status")
         self._id = 0
+        self._branch_sizes: dict[str, int] = {}
 
     def region_rows(self) -> Emitted:
         for node in self.ctx.tree:
@@ -72,24 +73,29 @@ class CivilAffairsStage:
                              f"{name}本季度惠民惠农补贴发放情况如下：" + "；".join(listed[:6])
                              + more + "。发放名单附后（姓名、身份证号已按规定脱敏）。" + tail,
                              end)
+        members = self._members(unit)
+        requests = rng.randint(12, 90)
+        counts: dict[str, object] = {
+            "meetings": rng.randint(1, 3), "committees": rng.randint(3, 6),
+            "requests": requests, "resolved": requests - rng.randint(0, 5),
+            "events": rng.randint(2, 10),
+            "projects": rng.randint(1, 4), "households": rng.randint(1, 8),
+            "members": members, "income": yuan(rng.randrange(5_000_000, 80_000_000, 100)),
+            "amount": yuan(members * rng.randrange(1000, 6000)),
+        }
         pool = texts.VILLAGE_AFFAIRS if unit.is_village else texts.COMMUNITY_AFFAIRS
-        n = rng.randint(2, 12)
-        body = rng.choice(pool).format(n=n, done=rng.randint(1, n), rate=rng.randint(85, 100),
-                                       amount=yuan(rng.randrange(5_000_000, 80_000_000, 100)))
         kind = "村务" if unit.is_village else "居务" if unit.level == "VILLAGE" else "政务"
         yield self._item(unit, "AFFAIRS", f"{year}年第{qn}季度{kind}公开", period,
-                         f"{name}{body}" + tail, end)
+                         name + rng.choice(pool).format(**counts) + tail, end)
         title, text = rng.choice(texts.PARTY_ITEMS)
-        members = rng.randint(25, 180)
         yield self._item(unit, "PARTY", title.format(y=year, qn=qn), period,
-                         name + text.format(n=members, done=rng.randint(1, 3),
-                                            amount=yuan(members * rng.randrange(1000, 6000))),
-                         end)
+                         name + text.format(**counts), end)
         if q == 2 and rng.random() < 0.3:
             title, text = rng.choice(texts.PARTY_SPECIAL)
             candidate = self.ctx.ids.person(rng, unit.county, dt.date(1990, 5, 1)).name
             yield self._item(unit, "PARTY", title.format(y=year), str(year),
-                             name + text.format(name=candidate, n=rng.choice((3, 5, 7))), end)
+                             name + text.format(name=candidate, committee=rng.choice((3, 5))),
+                             end)
 
     def _item(
         self, unit: RegionNode, domain: str, title: str, period: str, body: str,
@@ -117,6 +123,11 @@ class CivilAffairsStage:
             if unit.level == "VILLAGE" else "财务审核小组"
         phone = _PHONE_PREFIX[unit.county] + f"{self.rng.randrange(10000):04d}"
         return texts.NOTICE_TAIL.format(board=board, street=street, unit=unit.name, phone=phone)
+
+    def _members(self, unit: RegionNode) -> int:
+        """Party members of the unit's branch: stable across quarters, give or take one."""
+        base = self._branch_sizes.setdefault(unit.code, self.rng.randint(25, 160))
+        return base + self.rng.randint(-1, 1)
 
     def _meeting(self, unit: RegionNode) -> str:
         return "村民代表会议" if unit.is_village else "居民代表会议" \

@@ -11,36 +11,30 @@ to them.
 from __future__ import annotations
 
 import datetime as dt
-import random
-from collections import defaultdict, deque
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from typing import Final
 
 import sqlalchemy as sa
 
 from . import texts
-from .common import (
-    SNAPSHOT,
-    YEARS,
-    Context,
-    Emitted,
-    Row,
-    Timeline,
-    choose,
-    code_table,
-    fen,
-    pick,
-    quarter,
-    shift,
+from .common import YEARS, Emitted, Row, choose, fen, pick, shift
+from .ledger import (
+    CASH_LIMIT_FEN,
+    PAYMENTS_PER_SCALE,
+    RANGES,
+    SPLIT_THRESHOLD_FEN,
+    FinanceFacts,
+    Flagged,
+    Ledger,
+    Payee,
+    born,
 )
-from .people import Org, Person, bank_card, make_orgs
-from .regions import DISTRICT_ABBREVIATIONS, RegionNode
-from .tables import CW_BXD, CW_FP, CW_SQSP, CW_YSZB, CW_ZFMX
+from .people import Org, Person, bank_card
+from .regions import RegionNode
+from .tables import CW_BXD, CW_FP, CW_SQSP
 
-PAYMENTS_PER_SCALE: Final = 2500
-SPLIT_THRESHOLD_FEN: Final = 5_000_000  # 5万元: above it a purchase needs 集体决策/采购
-CASH_LIMIT_FEN: Final = 100_000  # 1000元: 公务卡 rules allow cash below this
+__all__ = ["CASH_LIMIT_FEN", "PAYMENTS_PER_SCALE", "SPLIT_THRESHOLD_FEN", "FinanceFacts",
+           "FinanceStage", "Flagged"]
 
 _KINDS: Final = {"claim": 0.58, "org": 0.20, "labour": 0.09, "relief": 0.04, "cash": 0.04,
                  "split": 0.04, "unbudgeted": 0.01}
@@ -52,115 +46,13 @@ _CATEGORY_ECON: Final = {
     "PROJECT": ("30227",), "OTHER": ("30299", "30231"),
 }
 _NEEDS_APPROVAL: Final = frozenset({"MEETING", "TRAINING", "RECEPTION", "PROCUREMENT", "PROJECT"})
-_RANGES: Final = {  # yuan, and the rounding in fen
-    "30201": (150, 8000, 1), "30211": (200, 4000, 1), "30215": (1500, 30000, 100),
-    "30216": (2000, 40000, 100), "30217": (200, 3000, 1), "30226": (500, 6000, 100),
-    "30227": (8000, 200000, 100), "30231": (200, 9000, 1), "30299": (300, 20000, 1),
-    "30305": (500, 5000, 10000), "31002": (3000, 80000, 100),
-}
-_DEFAULT_FUNCTION: Final = {econ: fn for econ, fn, _ in texts.INDICATOR_TEMPLATES}
 _P8: Final = 99_999_989  # the largest primes below 10^8 and 10^15 with p ≡ 2 (mod 3)
 _P15: Final = 999_999_999_999_989
-_KEEP_FLAGGED: Final = 200
-_KEEP_SAMPLE: Final = 100
 
 Gen = Generator[tuple[sa.Table, Row], None, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Payee:
-    name: str
-    kind: str
-    id_number: str | None
-    account: str
-
-
-@dataclass(frozen=True, slots=True)
-class Flagged:
-    """A payment the inspection stage may name in a case."""
-
-    payment_id: int
-    rule: str
-    payee: str
-    amount: int
-    paid: dt.datetime
-
-
-@dataclass
-class FinanceFacts:
-    # (unit code, year, quarter) → [paid payments, total fen]
-    quarters: dict[tuple[str, int, int], list[int]] = field(
-        default_factory=lambda: defaultdict(lambda: [0, 0]))
-    flagged: dict[str, list[Flagged]] = field(default_factory=lambda: defaultdict(list))
-    sample: dict[str, list[Flagged]] = field(default_factory=lambda: defaultdict(list))
-    seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    # (unit code, year) → total approved budget, fen
-    budgets: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
-
-
-class FinanceStage:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        rng = self.rng = ctx.rng("finance")
-        self.count = PAYMENTS_PER_SCALE * ctx.scale
-        self.facts = FinanceFacts()
-        self.timeline = Timeline()
-        self.codes = {f: code_table("finance", "Payment", f)
-                      for f in ("method", "payeeKind", "status")}
-        self.approval_codes = {f: code_table("finance", "PreApproval", f)
-                               for f in ("category", "status")}
-        self.claim_status = code_table("finance", "Reimbursement", "status")
-        counties = sorted({u.county for u in ctx.units})
-        self.orgs = {c: make_orgs(rng, c) for c in counties}
-        self.staff = {u.code: [ctx.ids.person(rng, u.county, _born(rng)) for _ in range(4)]
-                      for u in ctx.units}
-        self.workers = {u.code: [ctx.ids.person(rng, u.county, _born(rng)) for _ in range(10)]
-                        for u in ctx.units}
-        self.cards = {p.id_number: (bank_card(rng), bank_card(rng, "628288"))
-                      for people in (*self.staff.values(), *self.workers.values())
-                      for p in people}
-        self.rush = {u.code for u in ctx.units if rng.random() < 0.2}
-        self.used: dict[int, int] = defaultdict(int)
-        self.recent_invoices: deque[Row] = deque(maxlen=64)
-        self.ids = {"payment": 0, "claim": 0, "approval": 0, "invoice": 0}
-        self._indicators()
-
-    # -- budget indicators -------------------------------------------------------------------
-    def _indicators(self) -> None:
-        self.indicators: list[Row] = []
-        self.lookup: dict[tuple[str, int, str], int] = {}
-        seq: dict[tuple[str, int], int] = defaultdict(int)
-        for unit in self.ctx.units:
-            for year in YEARS:
-                for econ, function, name in texts.INDICATOR_TEMPLATES:
-                    if unit.is_village:
-                        function = texts.VILLAGE_FUNCTION_CODES.get(econ, function)
-                    seq[unit.county, year] += 1
-                    abbr = DISTRICT_ABBREVIATIONS[unit.county]
-                    self.indicators.append({
-                        "zb_id": len(self.indicators) + 1, "qhdm": unit.code, "ysnd": year,
-                        "zbwh": f"{abbr}财预〔{year}〕{seq[unit.county, year]}号",
-                        "zbmc": f"{year}年{unit.name}{name}", "gnkm": function, "jjkm": econ,
-                    })
-                    self.lookup.setdefault((unit.code, year, econ), len(self.indicators))
-
-    def indicator_rows(self) -> Emitted:
-        rng = self.rng
-        for row in self.indicators:
-            used = self.used.get(row["zb_id"], 0)
-            if used == 0:
-                amount = fen(rng, 5000, 200000, 100000)
-            elif rng.random() < 0.04:  # over budget (R02)
-                amount = max(100000, int(used * rng.uniform(0.8, 0.97)) // 100000 * 100000)
-            else:
-                amount = (int(used * rng.uniform(1.05, 1.6)) // 100000 + 1) * 100000
-            self.facts.budgets[row["qhdm"], row["ysnd"]] += amount
-            yield CW_YSZB, {**row, "zbje_fen": amount, "yyje_fen": used,
-                            "kyje_fen": amount - used}
-
-    def _indicator(self, unit: RegionNode, year: int, econ: str) -> int:
-        return self.lookup[unit.code, year, econ]
-
+class FinanceStage(Ledger):
     # -- payments ----------------------------------------------------------------------------
     def rows(self) -> Emitted:
         rng, i = self.rng, 0
@@ -253,7 +145,7 @@ class FinanceStage:
         category = choose(rng, _CATEGORIES)
         econ = rng.choice(_CATEGORY_ECON[category])
         status = choose(rng, {"DRAFT": 0.2, "SUBMITTED": 0.3, "APPROVED": 0.3, "REJECTED": 0.2})
-        low, high, _ = _RANGES[econ]
+        low, high, _ = RANGES[econ]
         indicator = None if status == "DRAFT" and rng.random() < 0.3 else \
             self._indicator(unit, when.year, econ)
         return CW_SQSP, {
@@ -293,7 +185,7 @@ class FinanceStage:
         county = unit.county if rng.random() < 0.85 else rng.choice(sorted(self.orgs))
         seller: Org = rng.choice(self.orgs[county][rng.choice(texts.SELLER_TRADES[econ])])
         issued = shift(rng, before, -20, -0.5)
-        low, high, step = _RANGES[econ]
+        low, high, step = RANGES[econ]
         amount = self._amount(unit, paid, fen(rng, low, high, step))
         if issued < dt.datetime(2023, 12, 1) or rng.random() < 0.2:
             code = f"0{unit.code[:4]}{issued:%y}{rng.randrange(1000):03d}11"
@@ -312,7 +204,7 @@ class FinanceStage:
         econ = choose(rng, {"30227": 0.35, "31002": 0.12, "30231": 0.2, "30201": 0.23,
                             "30299": 0.1})
         org = self._supplier(unit, econ)
-        low, high, step = _RANGES[econ]
+        low, high, step = RANGES[econ]
         yield self._payment(
             unit, paid, econ, self._indicator(unit, paid.year, econ), None,
             "TREASURY" if rng.random() < 0.6 else "TRANSFER",
@@ -338,7 +230,7 @@ class FinanceStage:
 
     def _relief(self, unit: RegionNode, paid: dt.datetime, room: int) -> Gen:
         rng = self.rng
-        person = self.ctx.ids.person(rng, unit.county, _born(rng, 1940, 1990))
+        person = self.ctx.ids.person(rng, unit.county, born(rng, 1940, 1990))
         payee = Payee(person.name, "PERSON", person.id_number, bank_card(rng, "623091"))
         yield self._payment(unit, paid, "30305", self._indicator(unit, paid.year, "30305"),
                             None, "TRANSFER", payee, fen(rng, 500, 5000, 10000),
@@ -356,10 +248,11 @@ class FinanceStage:
             payee = Payee(rng.choice(self.staff[unit.code]).name, "PERSON", None, "")
             purpose = self._purpose(econ, paid)
         rule = None
+        limit_yuan = CASH_LIMIT_FEN // 100
         if rng.random() < 0.15:
-            amount, rule = fen(rng, 1000, 8000, 100), "R13"
+            amount, rule = fen(rng, limit_yuan, 8 * limit_yuan, 100), "R13"
         else:
-            amount = fen(rng, 50, 999, 1)
+            amount = fen(rng, 50, limit_yuan - 1, 1)
         yield self._payment(unit, paid, econ, self._indicator(unit, paid.year, econ), None,
                             "CASH", payee, amount, purpose, rule=rule)
         return 1
@@ -371,7 +264,8 @@ class FinanceStage:
         org = self._supplier(unit, econ)
         parts = min(room, rng.choice((2, 3)))
         purpose = self._purpose(org.trade, paid)
-        when = paid
+        # Keep the run inside the demo period (and its fiscal year).
+        when = min(paid, dt.datetime(paid.year, 12, 31) - dt.timedelta(days=12 * parts))
         for _ in range(parts):
             amount = rng.randrange(int(SPLIT_THRESHOLD_FEN * 0.9), SPLIT_THRESHOLD_FEN, 1000)
             yield self._payment(unit, when, econ, self._indicator(unit, paid.year, econ), None,
@@ -384,84 +278,11 @@ class FinanceStage:
         rng = self.rng
         econ = rng.choice(("30299", "30227", "30201"))
         org = self._supplier(unit, econ)
-        low, high, step = _RANGES[econ]
+        low, high, step = RANGES[econ]
         yield self._payment(unit, paid, econ, None, None, "TRANSFER",
                             Payee(org.name, "ORG", None, org.account),
                             fen(rng, low, high, step), self._purpose(org.trade, paid), rule="R01")
         return 1
-
-    # -- helpers -----------------------------------------------------------------------------
-    def _payment(
-        self, unit: RegionNode, paid: dt.datetime, econ: str, indicator: int | None,
-        claim_id: int | None, method: str, payee: Payee, amount: int, purpose: str,
-        status: str | None = None, rule: str | None = None,
-    ) -> tuple[sa.Table, Row]:
-        status = status or self._payment_status(paid)
-        payment_id = self._next("payment")
-        function = self.indicators[indicator - 1]["gnkm"] if indicator else \
-            _DEFAULT_FUNCTION[econ]
-        if status == "PAID":
-            if indicator:
-                self.used[indicator] += amount
-            stats = self.facts.quarters[(unit.code, *quarter(paid))]
-            stats[0] += 1
-            stats[1] += amount
-        self._remember(unit, Flagged(payment_id, rule or "", payee.name, amount, paid))
-        return CW_ZFMX, {
-            "zfmx_id": payment_id, "qhdm": unit.code,
-            "zfdh": f"ZF{paid:%Y%m%d}{payment_id:08d}", "zb_id": indicator,
-            "bxd_id": claim_id, "zffs": self.codes["method"][method], "skrmc": payee.name,
-            "skrlx": self.codes["payeeKind"][payee.kind], "skrzjhm": payee.id_number,
-            "skrzh": payee.account, "je_fen": amount, "zfyt": purpose, "gnkm": function,
-            "jjkm": econ, "zfsj": paid, "zfzt": self.codes["status"][status],
-        }
-
-    def _remember(self, unit: RegionNode, item: Flagged) -> None:
-        flagged = self.facts.flagged[unit.code]
-        if item.rule and len(flagged) < _KEEP_FLAGGED:
-            flagged.append(item)
-        seen = self.facts.seen[unit.code] = self.facts.seen[unit.code] + 1
-        sample = self.facts.sample[unit.code]
-        if len(sample) < _KEEP_SAMPLE:
-            sample.append(item)
-        else:  # reservoir sampling keeps a uniform sample in constant memory
-            slot = self.rng.randrange(seen)
-            if slot < _KEEP_SAMPLE:
-                sample[slot] = item
-
-    def _payment_status(self, paid: dt.datetime) -> str:
-        if paid > SNAPSHOT - dt.timedelta(days=25) and self.rng.random() < 0.6:
-            return "PENDING"
-        return choose(self.rng, {"PAID": 0.975, "RETURNED": 0.015, "PENDING": 0.01})
-
-    def _person_payee(self, person: Person, card: bool) -> tuple[Payee, str]:
-        debit, official = self.cards[person.id_number]
-        return Payee(person.name, "PERSON", person.id_number, official if card else debit), \
-            "OFFICIAL_CARD" if card else "TRANSFER"
-
-    def _supplier(self, unit: RegionNode, econ: str) -> Org:
-        trades = texts.SELLER_TRADES[econ]
-        return self.rng.choice(self.orgs[unit.county][self.rng.choice(trades)])
-
-    def _amount(self, unit: RegionNode, paid: dt.datetime, amount: int) -> int:
-        if paid.month == 12 and unit.code in self.rush:  # year-end rush (R16)
-            return int(amount * self.rng.uniform(2, 3))
-        return amount
-
-    def _title(self, unit: RegionNode, category: str, when: dt.datetime) -> str:
-        template = self.rng.choice(texts.APPROVAL_TITLES[category])
-        return template.format(unit=unit.name, y=when.year, q=quarter(when)[1],
-                               city=self.rng.choice(texts.TRAVEL_CITIES))
-
-    def _purpose(self, key: str, when: dt.datetime) -> str:
-        """A payment purpose for a supplier's trade or, for people, an economic code."""
-        table = texts.TRADE_PURPOSES if key in texts.TRADE_PURPOSES else texts.PERSON_PURPOSES
-        template = self.rng.choice(table[key])
-        return template.format(y=when.year, m=when.month, q=quarter(when)[1])
-
-    def _next(self, name: str) -> int:
-        self.ids[name] += 1
-        return self.ids[name]
 
 
 def _scramble(n: int, prime: int) -> int:
@@ -475,7 +296,3 @@ def _invoice_row(invoice: Row, claim_id: int) -> Row:
     row = {k: v for k, v in invoice.items() if not k.startswith("_")}
     row["bxd_id"] = claim_id
     return row
-
-
-def _born(rng: random.Random, first: int = 1965, last: int = 1998) -> dt.date:
-    return dt.date(rng.randint(first, last), rng.randint(1, 12), rng.randint(1, 28))

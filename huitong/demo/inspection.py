@@ -12,7 +12,7 @@ from typing import Final
 
 from . import texts
 from .common import SNAPSHOT, Context, Emitted, Row, Timeline, choose, code_table, pick, shift, yuan
-from .finance import FinanceFacts, Flagged
+from .ledger import FinanceFacts, Flagged
 from .regions import RegionNode
 from .tables import JW_WTXS, JW_XSZF, JW_ZGDB
 
@@ -39,12 +39,12 @@ class InspectionStage:
             source = choose(rng, _SOURCES)
             payments = self._payments(unit, source)
             case_id = i + 1
-            subject, summary = self._texts(unit, source, payments)
             if payments:
                 opened = shift(rng, min(p.paid for p in payments), 3, 30)
             else:
                 opened = self.timeline.at(rng, rng.uniform(0.1, 1.0))
             opened = min(opened, SNAPSHOT - dt.timedelta(days=2))
+            subject, summary = self._texts(unit, source, payments, opened)
             status, closed = self._status(opened)
             yield JW_WTXS, {
                 "xs_id": case_id, "qhdm": unit.code, "xsbt": subject,
@@ -70,7 +70,9 @@ class InspectionStage:
             return rng.sample(sample, min(len(sample), rng.randint(1, 2)))
         return []
 
-    def _texts(self, unit: RegionNode, source: str, payments: list[Flagged]) -> tuple[str, str]:
+    def _texts(
+        self, unit: RegionNode, source: str, payments: list[Flagged], opened: dt.datetime
+    ) -> tuple[str, str]:
         rng = self.rng
         name = self.ctx.by_code[unit.code[:9] + "000"].name + (
             unit.name if unit.level == "VILLAGE" else "")
@@ -82,11 +84,12 @@ class InspectionStage:
             if first is None:
                 return subject, f"系统预警：{name}支出存在异常，需进一步核实。"
             template = texts.RULE_SUMMARIES.get(rule, texts.ALERT_GENERIC)
-            return subject, template.format(date=f"{first.paid:%Y年%m月%d日}", payee=first.payee,
+            day = f"{first.paid.year}年{first.paid.month}月{first.paid.day}日"
+            return subject, template.format(date=day, payee=first.payee,
                                             amount=yuan(first.amount))
         subject = texts.CASE_SUBJECTS[source].format(unit=name, topic=topic)
         amount = sum(p.amount for p in payments) or rng.randrange(500_000, 50_000_000, 100)
-        year = payments[0].paid.year if payments else rng.choice((2023, 2024))
+        year = payments[0].paid.year if payments else opened.year
         return subject, texts.OTHER_SUMMARY.format(unit=name, y=year, topic=topic,
                                                    amount=yuan(amount))
 
