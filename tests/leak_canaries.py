@@ -168,11 +168,11 @@ class CanaryBook:
                     continue
                 if f.name not in row:
                     serial += 1
-                    token = f"CNRY{serial:04d}X"
-                    row[f.name] = f"3301{token}12345" if f.name in ID_FIELDS else token
-                token = self.token_in(row[f.name])
-                if token is not None:
-                    self.cells.setdefault(token, []).append(Cell(plant, f.name))
+                    new = f"CNRY{serial:04d}X"
+                    row[f.name] = f"3301{new}12345" if f.name in ID_FIELDS else new
+                held = self.token_in(row[f.name])
+                if held is not None:
+                    self.cells.setdefault(held, []).append(Cell(plant, f.name))
             self.rows[plant.key] = row
         self.allowed = {token: frozenset(r for r in policy.roles
                                          if any(self.cell_visible(r, c) for c in cells))

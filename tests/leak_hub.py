@@ -23,7 +23,6 @@ import pytest
 from auth.catalog import ENTITIES, EntitySpec
 from tests.conftest import PostgresDatabases, fresh_database_url, require_postgres
 from tests.hub_harness import DemoHub, make_demo_sources, running_hub
-
 from tests.leak_canaries import BOOK, POLICY, CanaryBook, tokens_in_text
 from tests.leak_sources import SourceTruth, plant
 

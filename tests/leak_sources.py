@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth.catalog import ENTITIES
 from huitong.demo.common import MAPPING_FILES, mapping_raw
-
 from tests.leak_canaries import PLANTS, POLICY, CanaryBook, row_visible
 
 SOURCE_OF: dict[str, str] = {entity: source for source in MAPPING_FILES
@@ -101,6 +100,8 @@ class SourceTruth:
     def __init__(self, urls: Mapping[str, str], rows: dict[str, list[dict[str, Any]]]) -> None:
         self.urls = dict(urls)
         self.rows = rows
+        self._visible: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._index: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
 
     @classmethod
     async def load(cls, urls: Mapping[str, str]) -> SourceTruth:
@@ -122,8 +123,21 @@ class SourceTruth:
         return cls(urls, rows)
 
     def visible(self, role: str, entity: str) -> list[dict[str, Any]]:
+        key = (role, entity)
+        if key not in self._visible:
+            self._visible[key] = [r for r in self.rows[entity]
+                                  if row_visible(POLICY.roles[role], entity, r)]
+        return self._visible[key]
 
-        return [r for r in self.rows[entity] if row_visible(POLICY.roles[role], entity, r)]
+    def visible_by(self, role: str, entity: str, field: str, value: Any) -> list[dict[str, Any]]:
+        """The role's visible rows whose `field` equals `value` (compared as text)."""
+        key = (role, entity, field)
+        if key not in self._index:
+            index: dict[str, list[dict[str, Any]]] = {}
+            for row in self.visible(role, entity):
+                index.setdefault(str(row[field]), []).append(row)
+            self._index[key] = index
+        return self._index[key].get(str(value), [])
 
     def visible_ids(self, role: str, entity: str) -> set[str]:
         return {str(r["id"]) for r in self.visible(role, entity)}
