@@ -6,6 +6,8 @@ import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from connectors import file as file_kind
+from connectors import rest as rest_kind
 from connectors.base import Connector, MappingError
 from connectors.mapping import EntityMapping, parse_mapping
 from connectors.sql import SqlConnector
@@ -56,7 +58,11 @@ def build_sql(source: SourceSettings) -> Connector:
                         timeout=_timeout(source))
 
 
-FACTORIES: dict[str, ConnectorFactory] = {"sql": build_sql}
+FACTORIES: dict[str, ConnectorFactory] = {
+    "sql": build_sql,
+    "rest": lambda s: rest_kind.build_rest_connector(s, load_mapping(s, rest_kind.MAPPING_KEYS)),
+    "file": lambda s: file_kind.build_file_connector(s, load_mapping(s, file_kind.MAPPING_KEYS)),
+}
 
 
 def build_connectors(sources: Mapping[str, SourceSettings]) -> dict[str, Connector]:
