@@ -4,6 +4,11 @@ strawberry's `disable_field_suggestions` only hides field hints; argument, input
 value and type hints would still name things the role cannot see. graphql-core's
 `hide_suggestions=True` removes them all. Rules are built once per role (depth, aliases,
 introspection) so that the cache can hit.
+
+Two checks graphql-core would make at execution are made here instead: strawberry passes no
+`hide_suggestions` to execution, so variables are coerced here first (same errors, no hints);
+and strawberry runs the first operation of a document when the request names none, where the
+spec asks for an error (code OPERATION_RESOLUTION_FAILURE).
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    get_operation_ast,
     specified_rules,
     validate,
 )
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -58,5 +66,26 @@ class RoleValidation(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx: Any = self.execution_context
-        ctx.pre_execution_errors = _validate(ctx.schema._schema, ctx.graphql_document, self.rules)
+        errors = _validate(ctx.schema._schema, ctx.graphql_document, self.rules)
+        ctx.pre_execution_errors = errors or _operation_errors(ctx)
         yield
+
+
+def _operation_errors(ctx: Any) -> list[GraphQLError]:
+    document: DocumentNode = ctx.graphql_document
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) > 1 and ctx._provided_operation_name is None:
+        return [GraphQLError(
+            "The document holds several operations: name the one to run in `operationName`.",
+            extensions={"code": "OPERATION_RESOLUTION_FAILURE"},
+        )]
+    operation = get_operation_ast(document, ctx.operation_name)
+    if operation is None or not operation.variable_definitions:
+        return []
+    coerced = get_variable_values(ctx.schema._schema, operation.variable_definitions,
+                                  ctx.variables or {}, max_errors=50, hide_suggestions=True)
+    if not isinstance(coerced, list):
+        return []
+    for error in coerced:
+        error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+    return coerced
