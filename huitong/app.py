@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from auth.authenticate import PURPOSE_HEADER, InvalidCredentials
 from auth.principal import Principal
 from resolvers.context import RequestContext
 
+from .http import HardenedGraphQL
 from .hub import Hub
 from .settings import Settings
 
@@ -34,7 +34,7 @@ def error_response(status: int, message: str, code: str, **headers: str) -> JSON
                         status_code=status, headers=headers or None)
 
 
-class RoleGraphQL(GraphQL[RequestContext, None]):
+class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
     """The GraphQL view of one role's schema."""
 
     def __init__(self, hub: Hub, role: str, **kwargs: Any) -> None:
@@ -61,7 +61,8 @@ class GraphQLEndpoint:
         self.hub = hub
         graphiql = None if hub.settings.production else "graphiql"
         self.views = {
-            role: RoleGraphQL(hub, role, graphql_ide=graphiql, allow_queries_via_get=True)
+            role: RoleGraphQL(hub, role, graphql_ide=graphiql, allow_queries_via_get=True,
+                              max_body_bytes=hub.settings.max_body_bytes)
             for role in hub.policy.roles
         }
 
@@ -114,7 +115,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLEndpoint(hub), methods=["GET", "POST"]),
+            Route("/graphql", GraphQLEndpoint(hub)),  # the view answers other methods: 405
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
