@@ -1,0 +1,29 @@
+"""The audit trail: who read what, hash-chained in the hub store, with no read unrecorded.
+
+Per operation the request path builds an `AuditEntry` and awaits `AuditStore.append` before
+the response leaves; `AuditUnavailable` means the record could not be made durable and the
+data must not be served (HTTP 503). `PurposeRules` says when a stated purpose is required.
+"""
+
+from __future__ import annotations
+
+from .config import AuditConfig
+from .purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
+from .record import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
+from .redact import REDACTED, redact
+
+__all__ = [
+    "IDS_DIGEST",
+    "IDS_LISTED",
+    "NO_RULES",
+    "OUTCOMES",
+    "REDACTED",
+    "AuditConfig",
+    "AuditEntry",
+    "PurposeRuleError",
+    "PurposeRules",
+    "StoredRecord",
+    "canonical_json",
+    "purpose_rules",
+    "redact",
+]
