@@ -7,22 +7,36 @@ data must not be served (HTTP 503). `PurposeRules` says when a stated purpose is
 
 from __future__ import annotations
 
+from .chain import ALG_HMAC, ALG_SHA256, GENESIS, ChainHasher
 from .config import AuditConfig
+from .errors import AuditUnavailable
 from .purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
 from .record import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
 from .redact import REDACTED, redact
+from .search import AccessEvent
+from .store import AuditStore
+from .verify import ChainProblem, VerifyReport
 
 __all__ = [
+    "ALG_HMAC",
+    "ALG_SHA256",
+    "GENESIS",
     "IDS_DIGEST",
     "IDS_LISTED",
     "NO_RULES",
     "OUTCOMES",
     "REDACTED",
+    "AccessEvent",
     "AuditConfig",
     "AuditEntry",
+    "AuditStore",
+    "AuditUnavailable",
+    "ChainHasher",
+    "ChainProblem",
     "PurposeRuleError",
     "PurposeRules",
     "StoredRecord",
+    "VerifyReport",
     "canonical_json",
     "purpose_rules",
     "redact",

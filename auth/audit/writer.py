@@ -1,0 +1,86 @@
+"""Writing a group of entries as the next records of the chain, inside one transaction.
+
+The caller owns the transaction (`engine.begin()`); everything from taking the head's lock to
+the commit is kept to as few statements as the backend allows, because that window is what
+serialises every writer of the store. On PostgreSQL that is two: the head update (which takes
+the row lock and returns the previous seq and hash) and one statement inserting the records and
+their read index and moving the head's hash. SQLite has no data-modifying CTEs, so it runs the
+same steps as separate statements; they are in-process calls, not round trips.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .chain import ChainHasher, record_content
+from .record import AuditEntry, StoredRecord
+from .tables import HEAD_ID, head_table, reads_table, records_table
+
+_RECORD_COLUMNS: Final = (
+    ("seq", "bigint"), ("at", "timestamptz"), ("subject", "text"), ("role", "text"),
+    ("agency", "text"), ("region_code", "text"), ("client", "text"), ("purpose", "text"),
+    ("operation", "text"), ("outcome", "text"), ("duration_ms", "bigint"),
+    ("prev_hash", "text"), ("hash", "text"), ("content", "text"),
+)
+_READ_COLUMNS: Final = (("seq", "bigint"), ("entity", "text"), ("row_id", "text"),
+                        ("mode", "text"))
+
+
+def _unnest(table: str, columns: tuple[tuple[str, str], ...], prefix: str) -> str:
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"CAST(:{prefix}{name} AS {kind}[])" for name, kind in columns)
+    return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
+
+
+_PG_WRITE: Final = text(
+    f"WITH records AS ({_unnest('hub_audit_records', _RECORD_COLUMNS, 'r_')}), "
+    f"reads AS ({_unnest('hub_audit_reads', _READ_COLUMNS, 'i_')}) "
+    f"UPDATE hub_audit_head SET hash = :head_hash WHERE id = {HEAD_ID}"
+)
+
+
+class HeadMissing(Exception):
+    """The chain head row is gone: the schema was never created, or someone deleted it."""
+
+
+async def write_records(
+    conn: AsyncConnection, hasher: ChainHasher, entries: list[AuditEntry], bodies: list[str]
+) -> list[StoredRecord]:
+    head = (await conn.execute(
+        update(head_table)
+        .where(head_table.c.id == HEAD_ID)
+        .values(seq=head_table.c.seq + len(entries))
+        .returning(head_table.c.seq, head_table.c.hash)
+    )).first()
+    if head is None:
+        raise HeadMissing()
+    seq, prev = head.seq - len(entries), head.hash
+    records: list[StoredRecord] = []
+    rows: list[dict[str, Any]] = []
+    index: list[dict[str, Any]] = []
+    for entry, body in zip(entries, bodies, strict=True):
+        seq += 1
+        content = record_content(body, seq, prev)
+        digest = hasher(content)
+        rows.append({**entry.columns(), "seq": seq, "prev_hash": prev, "hash": digest,
+                     "content": content})
+        index.extend({"seq": seq, "entity": entity, "row_id": row_id, "mode": mode}
+                     for entity, row_id, mode in entry.index_rows())
+        records.append(StoredRecord(seq, prev, digest, entry))
+        prev = digest
+    if conn.dialect.name == "postgresql":
+        params: dict[str, Any] = {"head_hash": prev}
+        for name, _ in _RECORD_COLUMNS:
+            params[f"r_{name}"] = [row[name] for row in rows]
+        for name, _ in _READ_COLUMNS:
+            params[f"i_{name}"] = [row[name] for row in index]
+        await conn.execute(_PG_WRITE, params)
+        return records
+    await conn.execute(records_table.insert(), rows)
+    if index:
+        await conn.execute(reads_table.insert(), index)
+    await conn.execute(update(head_table).where(head_table.c.id == HEAD_ID).values(hash=prev))
+    return records
