@@ -24,8 +24,10 @@ from .mapping import FieldMapping
 MAX_MONEY = Decimal("1e12")  # NUMERIC(14,2)
 _CENT = Decimal("0.01")
 _GROUPED = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
-_TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f")
+# 2024-03-05, 2024/3/5, 2024.3.5 (one separator throughout), 2024年3月5日, 20240305.
+_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})|(\d{4})年(\d{1,2})月(\d{1,2})日"
+                   r"|(\d{4})(\d{2})(\d{2})")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
 _TRUE = {"1", "true", "t", "y", "yes", "是"}
 _FALSE = {"0", "false", "f", "n", "no", "否"}
 
@@ -133,16 +135,14 @@ def _date(raw: Any, text: str) -> dt.date:
 
 
 def _parse_date(text: str) -> dt.date | None:
-    if re.fullmatch(r"\d{8}", text):
-        formats: tuple[str, ...] = ("%Y%m%d",)
-    else:
-        formats = _DATE_FORMATS
-    for fmt in formats:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    match = _DATE.fullmatch(text)
+    if match is None:
+        return None
+    y, m, d = (int(g) for g in match.groups() if g is not None and g not in "-/.")
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
 
 
 def _datetime(raw: Any, text: str) -> dt.datetime:
@@ -150,18 +150,18 @@ def _datetime(raw: Any, text: str) -> dt.datetime:
         return local_naive(raw)
     if isinstance(raw, dt.date):
         return dt.datetime.combine(raw, dt.time())
-    day = _parse_date(text)
-    if day is not None:
-        return dt.datetime.combine(day, dt.time())
     date_part, _, time_part = text.replace("T", " ", 1).partition(" ")
     day = _parse_date(date_part)
-    if day is not None:
-        for fmt in _TIME_FORMATS:
-            try:
-                return dt.datetime.combine(day, dt.datetime.strptime(time_part.strip(),
-                                                                     fmt).time())
-            except ValueError:
-                continue
+    clock = _TIME.fullmatch(time_part.strip()) if time_part else None
+    if day is not None and (not time_part or clock is not None):
+        if clock is None:
+            return dt.datetime.combine(day, dt.time())
+        h, mi, sec, frac = clock.groups()
+        try:
+            return dt.datetime.combine(day, dt.time(int(h), int(mi), int(sec or 0),
+                                                    int((frac or "0").ljust(6, "0"))))
+        except ValueError:
+            pass
     try:
         return local_naive(dt.datetime.fromisoformat(text))
     except ValueError:
