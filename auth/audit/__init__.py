@@ -10,6 +10,7 @@ from __future__ import annotations
 from .chain import ALG_HMAC, ALG_SHA256, GENESIS, ChainHasher
 from .config import AuditConfig
 from .errors import AuditUnavailable
+from .export import ExportReport, export_records, generate_signing_key, load_key, verify_export
 from .purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
 from .record import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
 from .redact import REDACTED, redact
@@ -33,11 +34,16 @@ __all__ = [
     "AuditUnavailable",
     "ChainHasher",
     "ChainProblem",
+    "ExportReport",
     "PurposeRuleError",
     "PurposeRules",
     "StoredRecord",
     "VerifyReport",
     "canonical_json",
+    "export_records",
+    "generate_signing_key",
+    "load_key",
     "purpose_rules",
     "redact",
+    "verify_export",
 ]
