@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,16 +23,12 @@ from auth.authenticate import PURPOSE_HEADER, InvalidCredentials
 from auth.principal import Principal
 from resolvers.context import RequestContext
 
-from .http import HardenedGraphQL
+from .http import HardenedGraphQL, graphql_error_response
 from .hub import Hub
 from .settings import Settings
 
 PRINCIPAL_KEY = "huitong.principal"
-
-
-def error_response(status: int, message: str, code: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
-                        status_code=status, headers=headers or None)
+log = logging.getLogger("huitong")
 
 
 class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
@@ -74,13 +71,20 @@ class GraphQLEndpoint:
             )
         except InvalidCredentials as exc:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-            await error_response(exc.status, exc.message, exc.code, **headers)(
+            await graphql_error_response(exc.status, exc.message, exc.code, headers)(
                 scope, receive, send)
+            return
+        except Exception:
+            # Fail closed, and say nothing of why: the detail is for the log.
+            log.exception("authentication failed unexpectedly")
+            await graphql_error_response(
+                503, "Authentication is unavailable right now.", "AUTHENTICATION_UNAVAILABLE"
+            )(scope, receive, send)
             return
         view = self.views.get(principal.role)
         if view is None:
-            await error_response(403, f"The role {principal.role!r} is not in this hub's policy.",
-                                 "FORBIDDEN")(scope, receive, send)
+            message = f"The role {principal.role!r} is not in this hub's policy."
+            await graphql_error_response(403, message, "FORBIDDEN")(scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
         await view(scope, receive, send)
