@@ -56,7 +56,7 @@ def _ensure_data(data_dir: Path, scale: int, seed: int, regenerate: bool) -> dic
 @click.option("--data-dir", type=click.Path(path_type=Path), default="huitong-data",
               show_default=True, help="Where the demo databases and hub store live.")
 @click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 2000),
-              help="Data volume; about 450 gives a million payments.")
+              help="Data volume: 2,500 payments per unit; 400 gives a million.")
 @click.option("--seed", default=20241, show_default=True, type=int)
 @click.option("--regenerate", is_flag=True, help="Generate the data again even if present.")
 def demo(port: int, host: str, data_dir: Path, scale: int, seed: int, regenerate: bool) -> None:
