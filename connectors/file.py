@@ -51,6 +51,7 @@ class FileConnector(Connector):
         self._store: AsyncEngine | None = None
         self._ready = False
         self._lock = asyncio.Lock()
+        self._importing = asyncio.Lock()
 
     def attach_store(self, engine: AsyncEngine) -> None:
         """Use the hub store's engine (borrowed: `close()` never disposes it)."""
@@ -86,7 +87,8 @@ class FileConnector(Connector):
         """Load one drop (see `connectors.file_load` for what "load" means)."""
         store = self._require_store()
         await self._ensure()
-        return await import_file(store, self.source, Path(path), progress)
+        async with self._importing:
+            return await import_file(store, self.source, Path(path), progress)
 
     async def import_pending(self, progress: Progress | None = None) -> list[ImportReport]:
         """Load every file at the source's `path`; unchanged ones report already_imported."""

@@ -44,6 +44,11 @@ import_runs = sa.Table(
     sa.Column("message", sa.Text),
     sa.Index("ix_import_runs_source_file", "source", "file_name"),
     sa.Index("ix_import_runs_source_sha", "source", "sha256"),
+    # One live load per content and source: a concurrent second import of the same file
+    # (hub start-up and `huitong import` at once) fails instead of loading twice.
+    sa.Index("ux_import_runs_active_sha", "source", "sha256", unique=True,
+             sqlite_where=sa.text("status = 'active'"),
+             postgresql_where=sa.text("status = 'active'")),
 )
 
 import_rejects = sa.Table(

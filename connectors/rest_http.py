@@ -83,7 +83,7 @@ class HttpSource:
             raise SourceError(self.source, f"GET {path}: the answer is not JSON") from exc
 
     async def get(self, path: str, params: Params, retries: int | None = None) -> httpx.Response:
-        """A 2xx/3xx response; retried and guarded by the circuit breaker."""
+        """A 2xx response; retried and guarded by the circuit breaker."""
         client = self._client
         if client is None:
             raise SourceUnavailable(self.source, "connector is not open")
@@ -121,11 +121,11 @@ class HttpSource:
             except httpx.ConnectError as exc:
                 error, cause, retryable = SourceUnavailable(
                     self.source, f"GET {path}: cannot connect ({type(exc).__name__})"), exc, True
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 error, cause, retryable = SourceUnavailable(
                     self.source, f"GET {path}: {type(exc).__name__}"), exc, False
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 if response.status_code < 500:
                     raise SourceError(self.source, f"GET {path}: HTTP {response.status_code}"
@@ -150,4 +150,7 @@ def _hint(status: int) -> str:
         return " (check the source's token)"
     if status == 404:
         return " (check the entity's path)"
+    if status < 400:
+        # Never followed: the token must not travel to wherever the answer points.
+        return " (redirects are not followed; check base_url)"
     return ""

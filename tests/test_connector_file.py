@@ -4,6 +4,7 @@ changed files replacing their rows; queries with scope through the SQL connector
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -28,7 +29,7 @@ from auth.query import (
     Transform,
 )
 from connectors.base import SourceUnavailable
-from connectors.file import FileConnector
+from connectors.file import FileConnector, ImportReport
 from connectors.file_store import import_rejects, import_runs, table_name
 from huitong.settings import SourceSettings
 from huitong.sources import build_connectors
@@ -200,6 +201,27 @@ async def test_reimport_is_idempotent_and_a_changed_file_replaces_its_rows(
         assert sorted(r.status for r in reports) == ["already_imported", "already_imported"]
     finally:
         await connector.close()
+
+
+async def test_two_importers_at_once_load_a_file_once(store: AsyncEngine, tmp_path: Path
+                                                      ) -> None:
+    """The hub starting up and `huitong import` may meet on the same drop."""
+    (tmp_path / "drops").mkdir()
+    path = write_csv(tmp_path / "drops" / "subsidies.csv",
+                     [subsidy_cells(subsidy(i), i) for i in range(1, 201)], "utf-8")
+    settings = source_settings(tmp_path, import_on_open=False)
+    first, second = [await connector_for(store, settings) for _ in range(2)]
+    try:
+        outcomes = await asyncio.gather(first.import_file(path), second.import_file(path),
+                                        return_exceptions=True)
+        statuses = sorted(o.status if isinstance(o, ImportReport) else getattr(o, "code", repr(o))
+                          for o in outcomes)
+        assert statuses in (["already_imported", "imported"], ["SOURCE_ERROR", "imported"])
+        assert await first.count(scoped(scope=())) == 200
+        assert [r["status"] for r in await runs(store)] == ["active"]
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_refused_files_change_nothing(store: AsyncEngine, tmp_path: Path) -> None:
