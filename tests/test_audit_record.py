@@ -79,6 +79,7 @@ def test_sensitive_variables_are_redacted_and_the_rest_kept() -> None:
         "token": REDACTED,
         "lowIncome": True,
     }
+    assert build(variables=["13812345678"]).variables == {"$not_an_object": [REDACTED]}
     entry = build(variables=variables)
     assert "110101199003074514" not in entry.body and "张三" not in entry.body
     assert '"amountMin":"12.5"' in entry.body  # no floats in the hashed JSON

@@ -111,6 +111,15 @@ def summarise_reads(
     return summary
 
 
+def _variables(variables: Any) -> dict[str, Any]:
+    # A malformed request still gets its record: building one must not fail on odd input.
+    if variables is None:
+        return {}
+    if isinstance(variables, Mapping):
+        return redact(variables)
+    return {"$not_an_object": redact(variables)}
+
+
 @dataclass(frozen=True, eq=False)
 class AuditEntry:
     """What one operation did; `body` is its canonical JSON, the part the chain hashes."""
@@ -160,7 +169,7 @@ class AuditEntry:
             operation_type=op_type,
             document_hash=info.hash,
             document_normalised=info.normalised,
-            variables=redact(dict(variables or {})),
+            variables=_variables(variables),
             reads=summarise_reads(reads, max_listed_ids),
             outcome=outcome,
             duration_ms=max(0, round(duration_ms)),
