@@ -35,6 +35,12 @@ class SourceTimeout(SourceError):
     code = "SOURCE_TIMEOUT"
 
 
+class SourceMisconfigured(SourceError):
+    """The source answers, but its tables or columns do not fit the mapping."""
+
+    code = "SOURCE_MISCONFIGURED"
+
+
 class MappingError(ValueError):
     """A source mapping that does not fit the catalog or the source; stops start-up."""
 

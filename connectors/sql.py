@@ -22,9 +22,9 @@ from auth.query import ScopedAggregate, ScopedQuery
 from .base import (
     Connector,
     Health,
-    MappingError,
     Row,
     SourceError,
+    SourceMisconfigured,
     SourceTimeout,
     SourceUnavailable,
 )
@@ -139,9 +139,14 @@ class SqlConnector(Connector):
         return groups
 
     async def health(self) -> Health:
+        """Answers, and its tables fit the mapping (checked once, when first reachable)."""
         started = time.perf_counter()
         try:
             await self._run(lambda conn: conn.execute(sa.text("SELECT 1")))
+            if not self._tables:
+                async with self._reflect_lock:
+                    if not self._tables:
+                        await self._reflect()
         except SourceError as exc:
             return Health(self.name, self.kind, False, _ms(started), exc.code)
         return Health(self.name, self.kind, True, _ms(started))
@@ -189,7 +194,7 @@ class SqlConnector(Connector):
             reflected = await self._run(run)
         except SourceError as exc:
             if isinstance(exc.__cause__, sa.exc.NoSuchTableError):
-                raise MappingError(f"source {self.name!r}: table {exc.__cause__} not found") \
+                raise SourceMisconfigured(self.name, f"table {exc.__cause__} not found") \
                     from exc
             raise
         dialect = self.engine.dialect.name
@@ -198,8 +203,9 @@ class SqlConnector(Connector):
             types = {c["name"]: c["type"] for c in columns}
             missing = [fm.source for fm in mapping.fields.values() if fm.source not in types]
             if missing:
-                raise MappingError(
-                    f"source {self.name!r}: {entity} maps to columns missing from table "
+                raise SourceMisconfigured(
+                    self.name,
+                    f"{entity} maps to columns missing from table "
                     f"{specs[entity][1]!r}: {', '.join(missing)}"
                 )
             used = dict.fromkeys(fm.source for fm in mapping.fields.values())

@@ -22,6 +22,8 @@ def source_failed(exc: SourceError) -> GraphQLError:
     messages = {
         "SOURCE_UNAVAILABLE": f"The source {exc.source!r} is unavailable right now.",
         "SOURCE_TIMEOUT": f"The source {exc.source!r} did not answer in time.",
+        "SOURCE_MISCONFIGURED": f"The source {exc.source!r} does not match its mapping; "
+        "an operator must fix the configuration.",
     }
     return GraphQLError(
         messages.get(exc.code, f"The source {exc.source!r} could not answer this query."),

@@ -22,7 +22,7 @@ from auth.query import (
     ScopedQuery,
     Transform,
 )
-from connectors.base import MappingError, SourceUnavailable
+from connectors.base import SourceMisconfigured, SourceUnavailable
 from connectors.mapping import parse_mapping
 from connectors.sql import SqlConnector
 
@@ -185,8 +185,11 @@ async def test_missing_column_is_a_mapping_error(database_url: str, connector: A
     c = SqlConnector("finance", database_url, parse_mapping(bad, "m", ("table",)))
     await c.open()
     try:
-        with pytest.raises(MappingError, match="no_such_col"):
+        with pytest.raises(SourceMisconfigured, match="no_such_col") as info:
             await c.count(q())
+        assert info.value.code == "SOURCE_MISCONFIGURED"
+        health = await c.health()
+        assert not health.ok and health.detail == "SOURCE_MISCONFIGURED"
     finally:
         await c.close()
 
