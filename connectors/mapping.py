@@ -9,7 +9,7 @@ serves every connector kind; each kind reads the container keys it needs.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -46,6 +46,15 @@ class FieldMapping:
         return value
 
     @property
+    def converter(self) -> Callable[[Any], Any]:
+        """`to_canonical` specialised for this field, for converting many rows fast."""
+        cached = self.__dict__.get("_converter")
+        if cached is None:
+            cached = _fast_converter(self)
+            object.__setattr__(self, "_converter", cached)
+        return cached  # type: ignore[no-any-return]
+
+    @property
     def _reverse(self) -> dict[Any, Any]:
         cached = self.__dict__.get("_rev")
         if cached is None:
@@ -62,6 +71,36 @@ class EntityMapping:
 
     def source_of(self, name: str) -> FieldMapping:
         return self.fields[name]
+
+
+def _fast_converter(fm: FieldMapping) -> Callable[[Any], Any]:
+    # Values a driver already hands over in the canonical type pass straight through;
+    # everything else takes the general path.
+    if fm.values:
+        return fm.to_canonical
+    native: type | tuple[type, ...] | None = {
+        Kind.ID: str, Kind.STRING: str, Kind.REGION_CODE: str, Kind.INT: int,
+        Kind.BOOL: bool, Kind.DATETIME: dt.datetime, Kind.ENUM: str,
+    }.get(fm.kind)
+    if native is not None:
+        kind, unit = fm.kind, fm.unit
+
+        def convert(value: Any) -> Any:
+            if value is None or value.__class__ is native:
+                return value
+            return to_canonical(kind, value, unit)
+
+        return convert
+    if fm.kind is Kind.MONEY and fm.unit == "fen":
+        def fen(value: Any) -> Any:
+            if value is None:
+                return None
+            if value.__class__ is int:
+                return Decimal(value).scaleb(-2)
+            return to_canonical(Kind.MONEY, value, "fen")
+
+        return fen
+    return fm.to_canonical
 
 
 def to_canonical(kind: Kind, value: Any, unit: str = "yuan") -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from .base import (
     SourceUnavailable,
 )
 from .mapping import EntityMapping, FieldMapping, to_canonical
-from .sql_compile import PARTITION_KEY, BoundTable
+from .sql_compile import BoundTable
 
 T = TypeVar("T")
 
@@ -80,19 +80,20 @@ class SqlConnector(Connector):
         table = await self._table(query.entity)
         stmt = table.select_rows(query.query, query.conditions)
 
-        async def run(conn: AsyncConnection) -> list[Row]:
+        async def run(conn: AsyncConnection) -> tuple[list[str], Sequence[Any]]:
             result = await conn.execute(stmt)
-            return [dict(m) for m in result.mappings()]
+            return list(result.keys()), result.all()
 
-        raw = await self._run(run)
-        converters = _converters(table.mapping, [*raw[0].keys()] if raw else [])
-        rows = [{k: conv(r[k]) for k, conv in converters} for r in raw]
-        if query.query.partition is not None:
-            part = query.query.partition
-            keyconv = _key_converter(table.field(part.field), part.prefix_length)
-            for row, r in zip(rows, raw, strict=True):
-                row[PARTITION_KEY] = keyconv(r[PARTITION_KEY])
-        return rows
+        names, raw = await self._run(run)
+        fields = table.mapping.fields
+        part = query.query.partition
+        converters = [
+            fields[k].converter if k in fields else
+            _key_converter(table.field(part.field), part.prefix_length) if part else str
+            for k in names
+        ]
+        return [{k: conv(v) for k, conv, v in zip(names, converters, r, strict=True)}
+                for r in raw]
 
     async def count(self, query: ScopedQuery) -> int:
         table = await self._table(query.entity)
@@ -212,10 +213,6 @@ class SqlConnector(Connector):
             table = sa.table(specs[entity][1], *(sa.column(c, types[c]) for c in used),
                              schema=specs[entity][0])
             self._tables[entity] = BoundTable(mapping, table, dialect)
-
-
-def _converters(mapping: EntityMapping, keys: list[str]) -> list[tuple[str, Callable[[Any], Any]]]:
-    return [(k, mapping.source_of(k).to_canonical) for k in keys if k in mapping.fields]
 
 
 def _key_converter(fm: FieldMapping, prefix_length: int | None) -> Callable[[Any], Any]:
