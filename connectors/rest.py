@@ -82,7 +82,7 @@ class RestConnector(Connector):
         async def run() -> Mapping[Any, int]:
             if wanted.empty:
                 return {}
-            rows = [r async for r in self._scan(endpoint, wanted.params)]
+            rows = [r async for r in self._rows(endpoint, wanted)]
             return evaluate.count_partitions(query.entity, rows, part, conditions)
 
         return await self._deadline(run())
@@ -94,7 +94,7 @@ class RestConnector(Connector):
         async def run() -> list[Row]:
             if wanted.empty:
                 return []
-            rows = [r async for r in self._scan(endpoint, wanted.params)]
+            rows = [r async for r in self._rows(endpoint, wanted)]
             return evaluate.aggregate(query.entity, rows, agg.group_by, agg.sum_field,
                                       query.conditions, query.min_group_size, agg.limit)
 
@@ -124,12 +124,12 @@ class RestConnector(Connector):
         if wanted.empty or query.limit == 0:
             return []
         sort = sort_params(endpoint, query.order) if query.partition is None else None
-        if sort is not None and query.limit is not None:
+        if sort is not None and query.limit is not None and wanted.split is None:
             rows = await self._fetch_sorted(endpoint, scoped, {**wanted.params, **sort})
             if rows is not None:
                 return rows
         matches = evaluate.compile_conditions(entity, conditions)
-        rows = [r async for r in self._scan(endpoint, wanted.params) if matches(r)]
+        rows = [r async for r in self._rows(endpoint, wanted) if matches(r)]
         return evaluate.select(entity, rows, query, ())
 
     async def _fetch_sorted(self, endpoint: Endpoint, scoped: ScopedQuery,
@@ -143,7 +143,8 @@ class RestConnector(Connector):
         compare = evaluate.compare_rows(entity, query.order)
         rows: list[Row] = []
         previous: Row | None = None
-        async with aclosing(self._scan(endpoint, params)) as stream:
+        self.last_scanned = 0
+        async with aclosing(self._scan(endpoint, params, _Budget())) as stream:
             async for row in stream:
                 if previous is not None and compare(previous, row) > 0:
                     return None
@@ -172,15 +173,31 @@ class RestConnector(Connector):
                 return total
             raise SourceError(self.name, f"GET {endpoint.path}: no count at {endpoint.total}")
         matches = evaluate.compile_conditions(scoped.entity, conditions)
-        return sum([1 async for r in self._scan(endpoint, wanted.params) if matches(r)])
+        return sum([1 async for r in self._rows(endpoint, wanted) if matches(r)])
 
-    async def _scan(self, endpoint: Endpoint, params: Params) -> AsyncGenerator[Row, None]:
+    async def _rows(self, endpoint: Endpoint, wanted: Plan) -> AsyncGenerator[Row, None]:
+        """Every row for a plan: one scan, or one per chunk of a long IN list."""
+        budget = _Budget()
+        self.last_scanned = 0
+        if wanted.split is None:
+            async for row in self._scan(endpoint, wanted.params, budget):
+                yield row
+            return
+        param, chunks = wanted.split
+        seen: set[Any] = set()
+        for chunk in chunks:
+            async for row in self._scan(endpoint, {**wanted.params, param: chunk}, budget):
+                if row.get("id") not in seen:
+                    seen.add(row.get("id"))
+                    yield row
+
+    async def _scan(self, endpoint: Endpoint, params: Params,
+                    budget: _Budget) -> AsyncGenerator[Row, None]:
         """Every row the API returns for `params`, page after page, up to the scan cap."""
         pagination, size = endpoint.pagination, endpoint.pagination.size
-        page = offset = scanned = 0
+        page = offset = 0
         cursor: str | None = None
         cursors: set[str] = set()
-        self.last_scanned = 0
         while True:
             body = await self.http.get_json(
                 endpoint.path,
@@ -189,9 +206,9 @@ class RestConnector(Connector):
             )
             items = items_of(self.name, endpoint, body)
             for item in items:
-                scanned += 1
-                self.last_scanned = scanned
-                if scanned > self.options.max_scan_rows:
+                budget.scanned += 1
+                self.last_scanned = budget.scanned
+                if budget.scanned > self.options.max_scan_rows:
                     raise self._too_broad(endpoint)
                 yield to_row(self.name, endpoint, item, self.tz)
             if pagination.style == "none" or not items:
@@ -238,6 +255,12 @@ class RestConnector(Connector):
         except TimeoutError as exc:
             raise SourceTimeout(self.name, f"no complete answer within "
                                 f"{self.options.deadline}s") from exc
+
+
+class _Budget:
+    """Rows scanned so far by one connector call (across chunks), against the cap."""
+
+    scanned = 0
 
 
 def _partition_condition(scoped: ScopedQuery) -> tuple[Condition, ...]:

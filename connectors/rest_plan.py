@@ -24,6 +24,8 @@ from .rest_config import Endpoint, Pagination, Pushdown
 
 Params = dict[str, str | list[str]]
 _PLAIN = Pushdown("", Op.EQ, "")
+# Keeps URLs well under the 8 KB many servers and proxies accept.
+MAX_IN_VALUES = 100
 
 
 @dataclass
@@ -32,9 +34,12 @@ class Plan:
     pushed: list[Condition] = field(default_factory=list)
     # A condition no row can meet (an unknown code, an empty IN): no request is needed.
     empty: bool = False
+    # A long IN list (a DataLoader's keys) goes in chunks: (parameter, one value per request).
+    split: tuple[str, list[str | list[str]]] | None = None
 
     def covers(self, conditions: Sequence[Condition]) -> bool:
-        return all(c in self.pushed for c in conditions)
+        """Whether one request filters on all `conditions` (so the API's total counts)."""
+        return self.split is None and all(c in self.pushed for c in conditions)
 
 
 def plan(endpoint: Endpoint, conditions: Sequence[Condition]) -> Plan:
@@ -48,8 +53,17 @@ def plan(endpoint: Endpoint, conditions: Sequence[Condition]) -> Plan:
         pushdown = by_key.get((cond.field, cond.op))
         if pushdown is None:
             continue
+        if cond.op is Op.IN:
+            values = [v for v in (_one(pushdown, fm, x) for x in cond.value) if v is not None]
+            if len(values) > MAX_IN_VALUES:
+                if result.split is None and pushdown.param not in result.params:
+                    chunks = [values[i:i + MAX_IN_VALUES]
+                              for i in range(0, len(values), MAX_IN_VALUES)]
+                    result.split = (pushdown.param, [_joined(pushdown, c) for c in chunks])
+                    result.pushed.append(cond)
+                continue
         value = _param(pushdown, fm, cond)
-        if value is None:
+        if value is None or (result.split is not None and pushdown.param == result.split[0]):
             continue
         current = result.params.get(pushdown.param)
         if current is not None:
@@ -83,10 +97,12 @@ def _param(pushdown: Pushdown, fm: FieldMapping, cond: Condition) -> str | list[
         return str(cond.value)
     if cond.op is Op.IN:
         values = [v for v in (_one(pushdown, fm, x) for x in cond.value) if v is not None]
-        if not values:
-            return None
-        return values if pushdown.repeat else ",".join(values)
+        return _joined(pushdown, values) if values else None
     return _one(pushdown, fm, cond.value)
+
+
+def _joined(pushdown: Pushdown, values: list[str]) -> str | list[str]:
+    return values if pushdown.repeat else ",".join(values)
 
 
 def _one(pushdown: Pushdown, fm: FieldMapping, value: Any) -> str | None:

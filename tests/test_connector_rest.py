@@ -272,6 +272,26 @@ async def test_pushdown_narrows_the_transfer_but_scope_holds_without_it(
             await c.close()
 
 
+async def test_a_long_id_list_goes_in_chunks(
+    api: ApiServer, state: ApiState, reference: SqlConnector
+) -> None:
+    """A DataLoader asks for many keys at once: the URL stays short, the answer whole."""
+    connector = rest(api.url, "page+pushdown")
+    await connector.open()
+    try:
+        ids = tuple(str(i) for i in range(250, 0, -1))
+        query = q((Condition("id", Op.IN, ids),), BY_PAID, limit=90)
+        assert await connector.fetch(query) == await reference.fetch(query)
+        sent = [chunk.split(",") for chunk in dict.fromkeys(
+            params["ids"] for _, params, _ in state.requests)]
+        assert [len(chunk) for chunk in sent] == [100, 100, 50]
+        assert {i for chunk in sent for i in chunk} == set(ids)
+        assert all(len(params["ids"]) < 500 for _, params, _ in state.requests)
+        assert await connector.count(query) == 96
+    finally:
+        await connector.close()
+
+
 async def test_an_api_that_ignores_a_parameter_cannot_widen_scope(
     api: ApiServer, state: ApiState
 ) -> None:
