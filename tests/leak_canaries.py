@@ -174,6 +174,7 @@ class CanaryBook:
                 if held is not None:
                     self.cells.setdefault(held, []).append(Cell(plant, f.name))
             self.rows[plant.key] = row
+        self._allowed_in: dict[tuple[str, str], frozenset[str]] = {}
         self.allowed = {token: frozenset(r for r in policy.roles
                                          if any(self.cell_visible(r, c) for c in cells))
                         for token, cells in self.cells.items()}
@@ -184,20 +185,29 @@ class CanaryBook:
         at = text.find("CNRY")
         return text[at:at + 9] if at >= 0 else None
 
-    def row_visible(self, role: str, entity: str, row: Mapping[str, Any]) -> bool:
+    def row_visible(self, role: str, entity: str, row: Mapping[str, Any],
+                    region: str | None = None) -> bool:
         """The role's row rule, evaluated here independently of the hub."""
-        return row_visible(self.policy.roles[role], entity, row)
+        return row_visible(self.policy.roles[role], entity, row, region)
 
-    def cell_visible(self, role: str, cell: Cell) -> bool:
+    def cell_visible(self, role: str, cell: Cell, region: str | None = None) -> bool:
         grant = self.policy.roles[role].grant(cell.plant.entity)
         if grant is None or not grant.read or not ENTITIES[cell.plant.entity].exposed:
             return False
         if cell.field not in grant.fields or cell.field in grant.masked:
             return False
-        return self.row_visible(role, cell.plant.entity, self.rows[cell.plant.key])
+        return self.row_visible(role, cell.plant.entity, self.rows[cell.plant.key], region)
 
-    def forbidden(self, role: str) -> list[str]:
-        return [t for t, roles in self.allowed.items() if role not in roles]
+    def may_see(self, role: str, token: str, region: str | None = None) -> bool:
+        """Whether `role` (acting over `region`, default its demo principal's) may see it."""
+        if region is None:
+            return role in self.allowed.get(token, frozenset())
+        key = (role, region)
+        if key not in self._allowed_in:
+            self._allowed_in[key] = frozenset(
+                t for t, cells in self.cells.items()
+                if any(self.cell_visible(role, c, region) for c in cells))
+        return token in self._allowed_in[key]
 
     def tokens(self, key: str) -> dict[str, str]:
         """field → token of one plant's canary cells."""
@@ -209,12 +219,14 @@ class CanaryBook:
                 and self.row_visible(role, entity, self.rows[p.key])}
 
 
-def row_visible(role: RolePolicy, entity: str, row: Mapping[str, Any]) -> bool:
+def row_visible(role: RolePolicy, entity: str, row: Mapping[str, Any],
+                region: str | None = None) -> bool:
+    """The row rule for the role's demo principal, or for one acting over `region`."""
     grant = role.grant(entity)
     if grant is None:
         return False
     if grant.rows == "jurisdiction":
-        region = principal_region(role.name)
+        region = region or principal_region(role.name)
         if region is None or not str(row["regionCode"]).startswith(prefix_of(region)):
             return False
     return all(row.get(c.field) in c.value for c in grant.where)

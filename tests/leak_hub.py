@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.catalog import ENTITIES, EntitySpec
+from auth.catalog import ENTITIES, EntitySpec, FieldSpec, Kind
 from tests.conftest import PostgresDatabases, fresh_database_url, require_postgres
 from tests.hub_harness import DemoHub, make_demo_sources, running_hub
 from tests.leak_canaries import BOOK, POLICY, CanaryBook, tokens_in_text
@@ -64,7 +64,7 @@ class LeakHub:
     def backend(self) -> str:
         return self.hub.backend
 
-    def check(self, role: str, response: httpx.Response) -> None:
+    def check(self, role: str, response: httpx.Response, region: str | None = None) -> None:
         """No token forbidden to `role` anywhere in the response, plain or base64-decoded."""
         blob = response.content + b"\n" + "\n".join(
             f"{k}: {v}" for k, v in response.headers.items()).encode()
@@ -74,15 +74,15 @@ class LeakHub:
             body = None
         blob += b"\n".join(decoded_payloads(body))
         text = blob.decode("utf-8", "replace")
-        leaked = sorted(t for t in set(tokens_in_text(text)) if role not in self.book.allowed.get(
-            t, frozenset()))
+        leaked = sorted(t for t in set(tokens_in_text(text))
+                        if not self.book.may_see(role, t, region))
         self.responses_checked += 1
         assert not leaked, f"LEAK to {role}: {leaked} in {response.text[:2000]}"
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *, role: str,
-                   **kwargs: Any) -> httpx.Response:
-        response = await self.hub.post(query, variables, role=role, **kwargs)
-        self.check(role, response)
+                   region: str | None = None, **kwargs: Any) -> httpx.Response:
+        response = await self.hub.post(query, variables, role=role, region=region, **kwargs)
+        self.check(role, response, region)
         return response
 
     async def get(self, query: str, *, role: str) -> httpx.Response:
@@ -183,3 +183,16 @@ def role_entity_pairs() -> list[tuple[str, str]]:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def inputs_of(spec: FieldSpec) -> list[tuple[str, str]]:
+    """The filter input names a field gives, and their comparison (the DESIGN contract:
+    `amountMin`/`amountMax`, `paidFrom`/`paidTo`, region subtrees, equality otherwise)."""
+    if spec.kind is Kind.MONEY:
+        return [(f"{spec.name}Min", "gte"), (f"{spec.name}Max", "lte")]
+    if spec.kind in (Kind.DATE, Kind.DATETIME):
+        stem = spec.name[:-2] if spec.name.endswith(("At", "On")) else spec.name
+        return [(f"{stem}From", "gte"), (f"{stem}To", "lte")]
+    if spec.kind is Kind.REGION_CODE:
+        return [(spec.name, "within")]
+    return [(spec.name, "eq")]

@@ -100,7 +100,7 @@ class SourceTruth:
     def __init__(self, urls: Mapping[str, str], rows: dict[str, list[dict[str, Any]]]) -> None:
         self.urls = dict(urls)
         self.rows = rows
-        self._visible: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._visible: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
         self._index: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
 
     @classmethod
@@ -122,11 +122,11 @@ class SourceTruth:
                 await engine.dispose()
         return cls(urls, rows)
 
-    def visible(self, role: str, entity: str) -> list[dict[str, Any]]:
-        key = (role, entity)
+    def visible(self, role: str, entity: str, region: str | None = None) -> list[dict[str, Any]]:
+        key = (role, entity, region)
         if key not in self._visible:
             self._visible[key] = [r for r in self.rows[entity]
-                                  if row_visible(POLICY.roles[role], entity, r)]
+                                  if row_visible(POLICY.roles[role], entity, r, region)]
         return self._visible[key]
 
     def visible_by(self, role: str, entity: str, field: str, value: Any) -> list[dict[str, Any]]:
@@ -139,8 +139,8 @@ class SourceTruth:
             self._index[key] = index
         return self._index[key].get(str(value), [])
 
-    def visible_ids(self, role: str, entity: str) -> set[str]:
-        return {str(r["id"]) for r in self.visible(role, entity)}
+    def visible_ids(self, role: str, entity: str, region: str | None = None) -> set[str]:
+        return {str(r["id"]) for r in self.visible(role, entity, region)}
 
     def ids(self, entity: str) -> set[str]:
         return {str(r["id"]) for r in self.rows[entity]}

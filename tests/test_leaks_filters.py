@@ -18,7 +18,7 @@ import pytest
 from auth.catalog import ENTITIES, FieldSpec, Kind
 from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leak_canaries import BOOK, IN_DIST, IN_FO, OOS, PLANTS, POLICY, prefix_of
-from tests.leak_hub import LeakHub, global_id, leak_hub_for, role_entity_pairs
+from tests.leak_hub import LeakHub, global_id, inputs_of, leak_hub_for, role_entity_pairs
 
 # Values no row holds: a nonexistent string, id, year, and a village with no records.
 NO_MATCH: dict[Kind, Any] = {Kind.STRING: "NOPE-0000", Kind.ID: 999_998, Kind.INT: 1900,
@@ -32,19 +32,6 @@ async def hub(
 ) -> AsyncIterator[LeakHub]:
     async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
         yield leak_hub
-
-
-def inputs_of(spec: FieldSpec) -> list[tuple[str, str]]:
-    """The filter input names a field gives, and their comparison (the DESIGN contract:
-    `amountMin`/`amountMax`, `paidFrom`/`paidTo`, region subtrees, equality otherwise)."""
-    if spec.kind is Kind.MONEY:
-        return [(f"{spec.name}Min", "gte"), (f"{spec.name}Max", "lte")]
-    if spec.kind in (Kind.DATE, Kind.DATETIME):
-        stem = spec.name[:-2] if spec.name.endswith(("At", "On")) else spec.name
-        return [(f"{stem}From", "gte"), (f"{stem}To", "lte")]
-    if spec.kind is Kind.REGION_CODE:
-        return [(spec.name, "within")]
-    return [(spec.name, "eq")]
 
 
 def _wire(spec: FieldSpec, value: Any) -> Any:

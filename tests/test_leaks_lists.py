@@ -36,8 +36,8 @@ def raw_id(global_id: str) -> str:
     return text.split(":", 1)[1]
 
 
-async def walk(hub: LeakHub, role: str, entity: str, fields: str,
-               args: str = "") -> tuple[list[dict[str, Any]], int, str]:
+async def walk(hub: LeakHub, role: str, entity: str, fields: str, args: str = "",
+               region: str | None = None) -> tuple[list[dict[str, Any]], int, str]:
     """Every row of a list, following `endCursor`; the rows, totalCount and all the text."""
     plural = ENTITIES[entity].plural
     first = POLICY.roles[role].limits.max_first
@@ -51,7 +51,7 @@ async def walk(hub: LeakHub, role: str, entity: str, fields: str,
     after = None
     total = -1
     for _ in range(200):
-        response = await hub.post(query, {"after": after}, role=role)
+        response = await hub.post(query, {"after": after}, role=role, region=region)
         texts.append(response.text)
         body = response.json()
         assert "errors" not in body, body
@@ -128,3 +128,22 @@ async def test_truth_has_rows_outside_every_scope(hub: LeakHub) -> None:
         if entity == "Region":
             continue
         assert truth.visible_ids(role, entity) < truth.ids(entity), (role, entity)
+
+
+# Principals over other jurisdictions: a province, another district, another street, one
+# community (the planted rows' own), and a village with no records at all.
+OTHER_REGIONS = ("330000000000", "330102000000", "330108002000", "330108001009",
+                 "330603107299")
+SCOPED = [(r, e) for r, e in role_entity_pairs()
+          if (g := POLICY.roles[r].grant(e)) is not None and g.rows == "jurisdiction"]
+
+
+@pytest.mark.parametrize("region", OTHER_REGIONS)
+@pytest.mark.parametrize(("role", "entity"), SCOPED)
+async def test_scope_follows_the_principals_jurisdiction(
+    hub: LeakHub, role: str, entity: str, region: str
+) -> None:
+    rows, total, _ = await walk(hub, role, entity, "", region=region)
+    expected = hub.truth.visible_ids(role, entity, region)
+    assert {raw_id(r["id"]) for r in rows} == expected
+    assert total == len(expected)
