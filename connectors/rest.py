@@ -21,7 +21,15 @@ from typing import Any, TypeVar
 from auth.query import Condition, Op, ScopedAggregate, ScopedQuery
 
 from . import evaluate
-from .base import Connector, Health, MappingError, Row, SourceError, SourceTimeout
+from .base import (
+    Connector,
+    Health,
+    MappingError,
+    Row,
+    SourceError,
+    SourceMisconfigured,
+    SourceTimeout,
+)
 from .evaluate import SourceQueryTooBroad
 from .mapping import EntityMapping
 from .rest_breaker import CircuitBreaker
@@ -171,7 +179,8 @@ class RestConnector(Connector):
             total = dig(body, endpoint.total)
             if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
                 return total
-            raise SourceError(self.name, f"GET {endpoint.path}: no count at {endpoint.total}")
+            raise SourceMisconfigured(self.name,
+                                      f"GET {endpoint.path}: no count at {endpoint.total}")
         matches = evaluate.compile_conditions(scoped.entity, conditions)
         return sum([1 async for r in self._rows(endpoint, wanted) if matches(r)])
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from .base import SourceError, SourceTimeout, SourceUnavailable
+from .base import SourceError, SourceMisconfigured, SourceTimeout, SourceUnavailable
 from .rest_breaker import CircuitBreaker
 
 Params = Mapping[str, str | Sequence[str]]
@@ -128,8 +128,10 @@ class HttpSource:
                 if response.status_code < 300:
                     return response
                 if response.status_code < 500:
-                    raise SourceError(self.source, f"GET {path}: HTTP {response.status_code}"
-                                      + _hint(response.status_code))
+                    # A list endpoint that is not there is the mapping's fault, not the call's.
+                    kind = SourceMisconfigured if response.status_code == 404 else SourceError
+                    raise kind(self.source, f"GET {path}: HTTP {response.status_code}"
+                               + _hint(response.status_code))
                 error = SourceUnavailable(self.source, f"GET {path}: HTTP {response.status_code}")
                 cause, retryable = httpx.HTTPStatusError(
                     str(response.status_code), request=response.request, response=response), True

@@ -17,7 +17,7 @@ from typing import Any
 from auth.catalog import Kind
 from auth.query import Condition, Op, OrderKey
 
-from .base import Row, SourceError
+from .base import Row, SourceMisconfigured
 from .evaluate import Unmatchable, coerce, local_naive
 from .mapping import FieldMapping
 from .rest_config import Endpoint, Pagination, Pushdown
@@ -166,21 +166,21 @@ def items_of(source: str, endpoint: Endpoint, body: Any) -> list[Any]:
         body if isinstance(body, list) else dig(body, "items"))
     if not isinstance(items, list):
         where = endpoint.items or "the body (or its `items`)"
-        raise SourceError(source, f"GET {endpoint.path}: expected a list at {where}")
+        raise SourceMisconfigured(source, f"GET {endpoint.path}: expected a list at {where}")
     return items
 
 
 def to_row(source: str, endpoint: Endpoint, item: Any, tz: dt.tzinfo) -> Row:
     """An API item as a canonical row (all mapped fields: the hub may filter on any)."""
     if not isinstance(item, Mapping):
-        raise SourceError(source, f"GET {endpoint.path}: an item is not a JSON object")
+        raise SourceMisconfigured(source, f"GET {endpoint.path}: an item is not a JSON object")
     row: Row = {}
     for name, fm in endpoint.mapping.fields.items():
         raw = dig(item, fm.source)
         try:
             value = fm.to_canonical(raw)
         except (ValueError, TypeError, ArithmeticError) as exc:
-            raise SourceError(
+            raise SourceMisconfigured(
                 source, f"GET {endpoint.path}: {endpoint.entity}.{name} is not a valid "
                 f"{fm.kind.value}") from exc
         if isinstance(value, dt.datetime):

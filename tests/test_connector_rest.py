@@ -417,7 +417,9 @@ async def test_a_server_that_is_down_is_unavailable() -> None:
         await connector.close()
 
 
-async def test_retries_then_success_and_no_retry_on_4xx(api: ApiServer, state: ApiState) -> None:
+async def test_retries_then_success_and_no_retry_on_4xx_or_misconfiguration(
+    api: ApiServer, state: ApiState
+) -> None:
     connector = rest(api.url, "none", retries=2)
     await connector.open()
     try:
@@ -434,9 +436,15 @@ async def test_retries_then_success_and_no_retry_on_4xx(api: ApiServer, state: A
         state.requests.clear()
         with pytest.raises(SourceError, match="HTTP 404") as info:
             await missing.fetch(q())
-        assert info.value.code == "SOURCE_ERROR" and missing.http.requests == 1
+        assert info.value.code == "SOURCE_MISCONFIGURED" and missing.http.requests == 1
         assert missing.breaker.state is State.CLOSED
         await missing.close()
+        wrong_items = rest(api.url, {**VARIANTS["page"], "items": "data.rows"})
+        await wrong_items.open()
+        with pytest.raises(SourceError, match=r"expected a list at data\.rows") as info:
+            await wrong_items.fetch(q())
+        assert info.value.code == "SOURCE_MISCONFIGURED"
+        await wrong_items.close()
         assert (await connector.health()).ok
     finally:
         await connector.close()
