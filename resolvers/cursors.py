@@ -44,17 +44,25 @@ class CursorCodec:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
+    def _sign(self, payload: bytes, bind: str) -> bytes:
+        mac = hmac.new(self._secret, bind.encode() + b"\x00", hashlib.sha256)
+        mac.update(payload)
+        return mac.digest()[:16]
 
-    def encode(self, entity: str, order: Sequence[OrderKey], values: Sequence[Any]) -> str:
+    def encode(
+        self, entity: str, order: Sequence[OrderKey], values: Sequence[Any], bind: str = ""
+    ) -> str:
+        """`bind` names what else the cursor belongs to (principal, filters); it is signed
+        but not stored, so a cursor only decodes for the same binding."""
         body = json.dumps(
             [entity, [[k.field, k.descending] for k in order], [_encode_value(v) for v in values]],
             separators=(",", ":"), ensure_ascii=False,
         ).encode()
-        return base64.urlsafe_b64encode(self._sign(body) + body).decode().rstrip("=")
+        return base64.urlsafe_b64encode(self._sign(body, bind) + body).decode().rstrip("=")
 
-    def decode(self, cursor: str, entity: str, order: Sequence[OrderKey]) -> tuple[Any, ...]:
+    def decode(
+        self, cursor: str, entity: str, order: Sequence[OrderKey], bind: str = ""
+    ) -> tuple[Any, ...]:
         if len(cursor) > 2048:
             raise InvalidCursor("cursor too long")
         try:
@@ -62,7 +70,7 @@ class CursorCodec:
         except (binascii.Error, ValueError) as exc:
             raise InvalidCursor("not base64") from exc
         signature, body = raw[:16], raw[16:]
-        if not hmac.compare_digest(signature, self._sign(body)):
+        if not hmac.compare_digest(signature, self._sign(body, bind)):
             raise InvalidCursor("bad signature")
         try:
             c_entity, c_order, values = json.loads(body)

@@ -36,6 +36,14 @@ class PageRequest:
     limit: int
     position: tuple[Any, ...] | None
     wants_rows: bool
+    bind: str
+
+
+def cursor_binding(ctx: RequestContext, where: tuple[Condition, ...]) -> str:
+    """Cursors belong to one principal and one set of filters: from anyone else, or for
+    another query, they are refused rather than reinterpreted."""
+    p = ctx.principal
+    return repr((p.role, p.subject, p.region_code, where))
 
 
 def _page_request(
@@ -48,16 +56,17 @@ def _page_request(
     limit = check_first(first, ctx.role.limits.max_first)
     where = read_filter(entity, filter_fields(entity, grant.filterable), filter_value)
     order = read_order(entity, grant.orderable, order_value)
+    bind = cursor_binding(ctx, where)
     position = None
     if after is not None:
         try:
-            position = ctx.cursors.decode(after, entity, order)
+            position = ctx.cursors.decode(after, entity, order, bind)
         except InvalidCursor:
             raise invalid_cursor() from None
     selections = current_selections(info)
     fields = fields_for(entity, connection_node_selections(selections))
     return PageRequest(entity, fields, where, order, limit, position,
-                       limit > 0 and _wants_rows(selections))
+                       limit > 0 and _wants_rows(selections), bind)
 
 
 def _page(ctx: RequestContext, req: PageRequest, rows: list[dict[str, Any]],
@@ -70,6 +79,7 @@ def _page(ctx: RequestContext, req: PageRequest, rows: list[dict[str, Any]],
         order=req.order,
         codec=ctx.cursors,
         counter=counter,
+        bind=req.bind,
     )
 
 

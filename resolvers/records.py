@@ -49,10 +49,12 @@ class Page:
     order: tuple[OrderKey, ...]
     codec: CursorCodec
     counter: Callable[[], Awaitable[int]]
+    bind: str = ""
 
     def cursor(self, record: Record) -> str:
         row = record.__dict__
-        return self.codec.encode(self.entity, self.order, [row[k.field] for k in self.order])
+        return self.codec.encode(self.entity, self.order, [row[k.field] for k in self.order],
+                                 self.bind)
 
     def edges(self) -> list[Edge]:
         return [Edge(self.cursor(r), r) for r in self.records]

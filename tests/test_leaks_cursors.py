@@ -110,10 +110,6 @@ CROSS_ROLE = [(a, b, e) for a, e in role_entity_pairs() for b, e2 in role_entity
               if e2 == e and a != b and e != "Region"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: cursors are bound to entity and order only, not "
-                   "to the role or principal: a cursor issued to one role pages another role's "
-                   "list (no rows outside the second role's scope come back, but the brief "
-                   "requires INVALID_CURSOR)")
 async def test_a_cursor_issued_to_another_role_is_refused(hub: LeakHub) -> None:
     accepted = []
     for issuer, user, entity in CROSS_ROLE:
