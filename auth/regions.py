@@ -24,11 +24,10 @@ def is_region_code(value: object) -> bool:
 
 
 def check_region_code(value: str) -> str:
+    # A zero segment above a set one is legal: cities without counties (东莞 4419, 中山 4420)
+    # have townships straight under the city, e.g. 441900003000.
     if not is_region_code(value):
         raise BadRegionCode(f"{value!r} is not a 12-digit region code (统计用区划代码)")
-    prefix = jurisdiction_prefix(value)
-    if value[len(prefix):].strip("0"):
-        raise BadRegionCode(f"{value!r} is not a region code: a zero segment sits above a set one")
     return value
 
 

@@ -35,6 +35,12 @@ class SourceTimeout(SourceError):
     code = "SOURCE_TIMEOUT"
 
 
+class SourceQueryTooBroad(SourceError):
+    """The source cannot narrow this query enough: more rows than the hub will scan."""
+
+    code = "SOURCE_QUERY_TOO_BROAD"
+
+
 class SourceMisconfigured(SourceError):
     """The source answers, but its tables or columns do not fit the mapping."""
 

@@ -18,19 +18,13 @@ from typing import Any
 from auth.catalog import ENTITIES, Kind
 from auth.query import Condition, Dimension, EntityQuery, Op, OrderKey, Partition, Transform
 
-from .base import Row, SourceError
+from .base import Row
 from .mapping import to_canonical
 
 PARTITION_KEY = "_partition"
 # Grass-roots sources keep local wall-clock time; China has had one offset, no DST, since 1991.
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 Predicate = Callable[[Row], bool]
-
-
-class SourceQueryTooBroad(SourceError):
-    """The source cannot narrow this query enough: more rows than the hub will scan."""
-
-    code = "SOURCE_QUERY_TOO_BROAD"
 
 
 class Unmatchable(Exception):

@@ -52,7 +52,7 @@ class FieldMapping:
         if cached is None:
             cached = _fast_converter(self)
             object.__setattr__(self, "_converter", cached)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def _reverse(self) -> dict[Any, Any]:

@@ -28,9 +28,9 @@ from .base import (
     Row,
     SourceError,
     SourceMisconfigured,
+    SourceQueryTooBroad,
     SourceTimeout,
 )
-from .evaluate import SourceQueryTooBroad
 from .mapping import EntityMapping
 from .rest_breaker import CircuitBreaker
 from .rest_config import (

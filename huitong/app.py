@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from auth.authenticate import PURPOSE_HEADER, InvalidCredentials
 from auth.principal import Principal
@@ -46,9 +50,28 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
             role=self.role,
             sources=self.hub.sources,
             cursors=self.hub.cursors,
+            purpose=self.hub.purpose,
             request=request,
             response=response,
         )
+
+    async def execute_single(
+        self, request: Any, request_adapter: Any, sub_response: Any, context: RequestContext,
+        root_value: Any, request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Execute, then make the audit record durable before anything is sent."""
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        result = await super().execute_single(request, request_adapter, sub_response,
+                                              context, root_value, request_data)
+        assert self.hub.recorder is not None  # opened by the lifespan before any request
+        await self.hub.recorder.record(
+            context.principal, document=request_data.query or "",
+            operation_name=request_data.operation_name, variables=request_data.variables,
+            reads=context.reads, result=result, started_at=started_at,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return result
 
 
 class GraphQLEndpoint:

@@ -8,24 +8,31 @@ app's lifespan.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import strawberry
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth.apikeys import ApiKeyStore
+from auth.audit import NO_RULES, AuditConfig, AuditStore, PurposeRules, purpose_rules
 from auth.authenticate import Authenticator
 from auth.policy import Policy, load_policy
 from auth.tokens import TokenVerifier
 from connectors.base import Connector
+from connectors.file import FileConnector
 from resolvers.context import Sources
 from resolvers.cursors import CursorCodec
 from schema.build import build_schemas
 
-from .settings import Settings
+from .recording import AuditRecorder
+from .settings import ConfigError, Settings
 from .sources import build_connectors
 
 log = logging.getLogger("huitong")
@@ -36,7 +43,19 @@ def open_store(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while the audit chain appends; the busy timeout stays under the
+    # audit timeout, since a blocked SQLite statement cannot be cancelled.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
 
 
 @dataclass
@@ -46,19 +65,33 @@ class Hub:
     schemas: dict[str, strawberry.Schema]
     sources: Sources
     cursors: CursorCodec
+    audit_config: AuditConfig = field(default_factory=AuditConfig)
+    purpose: PurposeRules = NO_RULES
     store: AsyncEngine | None = None
     authenticator: Authenticator = field(default_factory=Authenticator)
+    recorder: AuditRecorder | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Hub:
         policy = load_policy(settings.policy_path)
+        try:
+            purpose = purpose_rules(tomllib.loads(settings.policy_path.read_text("utf-8")),
+                                    str(settings.policy_path))
+            audit_config = AuditConfig.from_table(settings.audit, str(settings.path),
+                                                  os.environ, base_dir=settings.path.parent)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        if settings.production and audit_config.hmac_key is None:
+            raise ConfigError(f"{settings.path}: [audit].hmac_key_env: production mode needs "
+                              "a keyed audit chain (an environment variable with the key)")
         schemas = build_schemas(policy, production=settings.production)
         connectors = build_connectors(settings.sources)
         secret = settings.cursor_secret
         if not secret:
             log.warning("no cursor secret configured: cursors will not survive a restart")
             secret = secrets.token_hex(32)
-        return cls(settings, policy, schemas, Sources(connectors), CursorCodec(secret.encode()))
+        return cls(settings, policy, schemas, Sources(connectors), CursorCodec(secret.encode()),
+                   audit_config, purpose)
 
     @property
     def connectors(self) -> dict[str, Connector]:
@@ -71,7 +104,13 @@ class Hub:
         tokens = TokenVerifier(self.settings.auth) \
             if self.settings.auth.hs256_secret or self.settings.auth.jwks else None
         self.authenticator = Authenticator(tokens=tokens, api_keys=api_keys)
+        audit = AuditStore(self.store, secret=self.audit_config.hmac_key,
+                           timeout=self.audit_config.timeout_seconds)
+        await audit.ensure_schema()
+        self.recorder = AuditRecorder(audit, self.audit_config)
         for connector in self.connectors.values():
+            if isinstance(connector, FileConnector):
+                connector.attach_store(self.store)
             await connector.open()
 
     async def close(self) -> None:

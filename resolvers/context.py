@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from auth.audit import NO_RULES, PurposeRules
 from auth.policy import RolePolicy
 from auth.principal import Principal
 from auth.reads import ReadLog
@@ -34,6 +35,7 @@ class RequestContext:
     role: RolePolicy
     sources: Sources
     cursors: CursorCodec
+    purpose: PurposeRules = NO_RULES
     reads: ReadLog = field(default_factory=ReadLog)
     loaders: dict[Any, Any] = field(default_factory=dict)
     request: Any = None

@@ -22,6 +22,8 @@ def source_failed(exc: SourceError) -> GraphQLError:
     messages = {
         "SOURCE_UNAVAILABLE": f"The source {exc.source!r} is unavailable right now.",
         "SOURCE_TIMEOUT": f"The source {exc.source!r} did not answer in time.",
+        "SOURCE_QUERY_TOO_BROAD": f"The source {exc.source!r} cannot narrow this query "
+        "enough; add filters (e.g. a smaller region or period).",
         "SOURCE_MISCONFIGURED": f"The source {exc.source!r} does not match its mapping; "
         "an operator must fix the configuration.",
     }

@@ -40,6 +40,12 @@ class Gateway:
     def __init__(self, ctx: RequestContext) -> None:
         self.ctx = ctx
 
+    def _check_purpose(self, entity: str, clear_fields: list[str]) -> None:
+        """Refuse reads that need a stated purpose (e.g. a case number) the caller lacks."""
+        refusal = self.ctx.purpose.check(self.ctx.principal, [(entity, f) for f in clear_fields])
+        if refusal is not None:
+            raise GraphQLError(refusal, extensions={"code": "PURPOSE_REQUIRED"})
+
     def _connector(self, entity: str) -> Connector:
         connector = self.ctx.sources.for_entity(entity)
         if connector is None:
@@ -55,6 +61,7 @@ class Gateway:
             scoped = self.ctx.scoper.scope(query, via)
         except AccessDenied as exc:
             raise _denied(exc) from None
+        self._check_purpose(query.entity, [f for f in query.fields if f not in scoped.masks])
         try:
             rows = await self._connector(query.entity).fetch(scoped)
         except SourceError as exc:
@@ -89,6 +96,7 @@ class Gateway:
             raise source_failed(exc) from None
 
     async def aggregate(self, query: AggregateQuery) -> list[Row]:
+        self._check_purpose(query.entity, [query.sum_field, *(d.field for d in query.group_by)])
         try:
             scoped = self.ctx.scoper.scope_aggregate(query)
             groups = await self._connector(query.entity).aggregate(scoped)

@@ -31,8 +31,14 @@ from auth.query import (
     ScopedQuery,
     Transform,
 )
-from connectors.base import Connector, MappingError, SourceError, SourceTimeout, SourceUnavailable
-from connectors.evaluate import SourceQueryTooBroad
+from connectors.base import (
+    Connector,
+    MappingError,
+    SourceError,
+    SourceQueryTooBroad,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from connectors.mapping import parse_mapping
 from connectors.rest import MAPPING_KEYS, RestConnector, build_rest_connector
 from connectors.rest_breaker import State
