@@ -18,6 +18,7 @@ from .masking import MASKERS
 from .query import Condition, Op
 
 ROW_RULES = ("jurisdiction", "all")
+_RANGE_KINDS = frozenset({Kind.MONEY, Kind.DATE, Kind.DATETIME})
 
 
 class PolicyError(ValueError):
@@ -273,6 +274,15 @@ def _check_links(role: RolePolicy, at: str) -> None:
                 )
         if grant.aggregate and not grant.groupable:
             raise PolicyError(f"{at}.entities.{grant.entity}.group: aggregate needs fields")
+        if grant.aggregate and role.min_group_size > 1:
+            for fname in grant.filterable:
+                if entity.fields[fname].kind in _RANGE_KINDS:
+                    # Ranges let a caller difference two allowed summaries down to one row.
+                    raise PolicyError(
+                        f"{at}.entities.{grant.entity}.filter.{fname}: a role whose aggregates "
+                        f"are suppressed below {role.min_group_size} rows cannot filter on "
+                        "ranges (money, dates); let it group by MONTH instead"
+                    )
 
 
 def _only(spec: Mapping[str, Any], at: str, allowed: set[str]) -> None:

@@ -7,7 +7,7 @@ this is the second lock), adds the row predicate, and attaches the masking plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .catalog import ENTITIES
 from .policy import EntityGrant, RolePolicy
@@ -80,6 +80,11 @@ class Scoper:
         if query.sum_field not in grant.fields or query.sum_field in grant.masked:
             raise AccessDenied(f"sum of {query.entity}.{query.sum_field} is not granted")
         return ScopedAggregate(query, self.row_scope(grant), self.role.min_group_size)
+
+    def complement(self, scoped: ScopedAggregate) -> ScopedAggregate:
+        """The same groups without the caller's filters and without suppression: for the hub
+        to see which filtered groups could be recovered by differencing (never returned)."""
+        return ScopedAggregate(replace(scoped.query, where=()), scoped.scope, 1)
 
     def _grant(self, entity: str, *, read: bool) -> EntityGrant:
         grant = self.role.grant(entity)

@@ -36,6 +36,17 @@ def clear_value(row: Row, name: str) -> Any:
     return keys[name] if keys and name in keys else row.get(name)
 
 
+def _without_small_complements(
+    groups: list[Row], whole: list[Row], query: AggregateQuery, k: int
+) -> list[Row]:
+    """Complementary suppression. Where a filter leaves out fewer than k rows of a group,
+    the unfiltered summary minus this one would reveal those few rows: drop such groups."""
+    keys = [d.key for d in query.group_by]
+    totals = {tuple(g[key] for key in keys): g["count"] for g in whole}
+    return [g for g in groups
+            if not 0 < totals.get(tuple(g[key] for key in keys), 0) - g["count"] < k]
+
+
 class Gateway:
     def __init__(self, ctx: RequestContext) -> None:
         self.ctx = ctx
@@ -99,7 +110,11 @@ class Gateway:
         self._check_purpose(query.entity, [query.sum_field, *(d.field for d in query.group_by)])
         try:
             scoped = self.ctx.scoper.scope_aggregate(query)
-            groups = await self._connector(query.entity).aggregate(scoped)
+            connector = self._connector(query.entity)
+            groups = await connector.aggregate(scoped)
+            if scoped.min_group_size > 1 and query.where:
+                whole = await connector.aggregate(self.ctx.scoper.complement(scoped))
+                groups = _without_small_complements(groups, whole, query, scoped.min_group_size)
         except AccessDenied as exc:
             raise _denied(exc) from None
         except SourceError as exc:

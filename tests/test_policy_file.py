@@ -63,3 +63,13 @@ def test_default_deny() -> None:
     assert not grant.filterable and not grant.orderable and not grant.groupable
     assert not grant.aggregate and not grant.masked
     assert role.grant("Subsidy") is None and not role.readable("Subsidy")
+
+
+def test_suppressed_aggregates_cannot_be_filtered_by_ranges() -> None:
+    raw = _policy({"fields": ["amount", "paidAt", "regionCode"], "read": False,
+                   "aggregate": True, "group": ["regionCode"], "filter": ["paidAt"]},
+                  min_group_size=5)
+    with pytest.raises(PolicyError, match=r"Payment\.filter\.paidAt: a role whose aggregates"):
+        parse_policy(raw, "policy.toml")
+    raw["roles"]["clerk"]["min_group_size"] = 1
+    assert parse_policy(raw, "policy.toml").roles["clerk"].grant("Payment") is not None
