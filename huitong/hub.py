@@ -8,7 +8,6 @@ app's lifespan.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -77,10 +76,9 @@ class Hub:
         try:
             purpose = purpose_rules(tomllib.loads(settings.policy_path.read_text("utf-8")),
                                     str(settings.policy_path))
-            audit_config = AuditConfig.from_table(settings.audit, str(settings.path),
-                                                  os.environ, base_dir=settings.path.parent)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        audit_config = settings.audit_config
         if settings.production and audit_config.hmac_key is None:
             raise ConfigError(f"{settings.path}: [audit].hmac_key_env: production mode needs "
                               "a keyed audit chain (an environment variable with the key)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auth.audit import AuditConfig
 from auth.config import AuthConfig
 
 MODES = ("development", "production")
@@ -47,6 +48,7 @@ class Settings:
     auth: AuthConfig
     sources: Mapping[str, SourceSettings]
     audit: Mapping[str, Any] = field(default_factory=dict)
+    audit_config: AuditConfig = field(default_factory=AuditConfig)
 
     @property
     def production(self) -> bool:
@@ -122,7 +124,17 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
         auth=auth,
         sources=sources,
         audit=_table(raw, "audit", where),
+        audit_config=_audit_config(_table(raw, "audit", where), where, env, base),
     )
+
+
+def _audit_config(
+    table: Mapping[str, Any], where: str, env: Mapping[str, str], base: Path
+) -> AuditConfig:
+    try:
+        return AuditConfig.from_table(table, where, env, base_dir=base)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
