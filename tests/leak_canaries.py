@@ -72,6 +72,10 @@ def _p(key: str, entity: str, raw_id: int, region: str, **values: Any) -> Plant:
 
 _M = Decimal
 PLANTS: tuple[Plant, ...] = (
+    # The planted rows' own communities, so that region subtrees can reach them alone.
+    _p("G_FO", "Region", int(IN_FO), IN_FO, parentCode=IN_FO[:9] + "000"),
+    _p("G_DIST", "Region", int(IN_DIST), IN_DIST, parentCode=IN_DIST[:9] + "000"),
+    _p("G_OOS", "Region", int(OOS), OOS, parentCode=OOS[:9] + "000"),
     _p("B_FO", "BudgetIndicator", 900001, IN_FO),
     _p("B_DIST", "BudgetIndicator", 900002, IN_DIST),
     _p("B_OOS", "BudgetIndicator", 900003, OOS),
@@ -139,6 +143,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                        "closedAt": None},
     "Rectification": {"deadline": dt.date(2025, 3, 31), "status": "PENDING"},
     "CasePayment": {},
+    "Region": {"level": "VILLAGE"},
 }
 
 
@@ -160,6 +165,8 @@ class CanaryBook:
             spec = ENTITIES[plant.entity]
             row: dict[str, Any] = {"id": plant.raw_id, "regionCode": plant.region,
                                    **DEFAULTS[plant.entity]}
+            if plant.entity == "Region":  # keyed by its code, a string
+                row.update(id=plant.region, code=plant.region)
             for name, value in plant.values.items():
                 row[name] = self.rows[value.plant][value.field] if isinstance(value, Ref) \
                     else value

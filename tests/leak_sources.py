@@ -102,6 +102,7 @@ class SourceTruth:
         self.rows = rows
         self._visible: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
         self._index: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
+        self._engines: dict[str, AsyncEngine] = {}
 
     @classmethod
     async def load(cls, urls: Mapping[str, str]) -> SourceTruth:
@@ -151,9 +152,13 @@ class SourceTruth:
 
     async def fetch(self, source: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Rows of a hand-written SQL statement against one source database."""
-        engine = create_async_engine(self.urls[source])
-        try:
-            async with engine.connect() as conn:
-                return [tuple(r) for r in (await conn.execute(sa.text(sql), params)).all()]
-        finally:
+        engine = self._engines.get(source)
+        if engine is None:
+            engine = self._engines[source] = create_async_engine(self.urls[source])
+        async with engine.connect() as conn:
+            return [tuple(r) for r in (await conn.execute(sa.text(sql), params)).all()]
+
+    async def close(self) -> None:
+        """Release the connections `fetch` keeps (a later `fetch` opens them again)."""
+        for engine in self._engines.values():
             await engine.dispose()

@@ -81,6 +81,9 @@ def edits(cursor: str) -> list[str]:
     return out
 
 
+FULLY_FORGED = ("Payment", "Subsidy", "Disclosure", "Region")  # every edit; others a sample
+
+
 @pytest.mark.parametrize(("role", "entity"), role_entity_pairs())
 async def test_forged_and_edited_cursors_are_refused(hub: LeakHub, role: str, entity: str) -> None:
     orders = _order(role, entity)
@@ -88,8 +91,9 @@ async def test_forged_and_edited_cursors_are_refused(hub: LeakHub, role: str, en
     cursor = await a_cursor(hub, role, entity, order)
     ok = await hub.data(list_query(entity, order), {"after": cursor}, role=role)
     assert ok[ENTITIES[entity].plural]["nodes"], "the real cursor must work"
-    for forged in edits(cursor):
-        await assert_invalid(hub, role, list_query(entity, order), forged)
+    forged = edits(cursor)
+    for bad in forged if entity in FULLY_FORGED else forged[3::4]:
+        await assert_invalid(hub, role, list_query(entity, order), bad)
 
 
 @pytest.mark.parametrize(("role", "entity"), role_entity_pairs())

@@ -78,32 +78,50 @@ def _filterable(role: str, entity: str) -> list[FieldSpec]:
             if f.name != "id" and f.name in grant.filterable]
 
 
+async def filtered(hub: LeakHub, role: str, entity: str, filters: list[dict[str, Any]],
+                   selection: str, raw: list[bytes] | None = None) -> list[Any]:
+    """Several filtered lists in one request (aliases, one variable each), in order; the
+    response bodies go to `raw` when given."""
+    plural = ENTITIES[entity].plural
+    pages: list[Any] = []
+    for start in range(0, len(filters), BATCH):
+        chunk = filters[start:start + BATCH]
+        params = ", ".join(f"$f{i}: {entity}Filter" for i in range(len(chunk)))
+        lists = " ".join(f"l{i}: {plural}(first: {FIRST}, filter: $f{i}) {{ {selection} }}"
+                         for i in range(len(chunk)))
+        response = await hub.post(f"query({params}) {{ {lists} }}",
+                                  {f"f{i}": f for i, f in enumerate(chunk)}, role=role)
+        if raw is not None:
+            raw.append(response.content)
+        body = response.json()
+        assert "errors" not in body, body
+        pages += [body["data"][f"l{i}"] for i in range(len(chunk))]
+    return pages
+
+
+BATCH = 8  # aliases per request: under every role's max_aliases
+FIRST = 40  # ids compared when the matches fit one page; totalCount always
+
+
 @pytest.mark.parametrize(("role", "entity"), role_entity_pairs())
 async def test_filters_return_exactly_the_visible_matches(
     hub: LeakHub, role: str, entity: str
 ) -> None:
-    plural = ENTITIES[entity].plural
-    first = 40  # ids compared when the matches fit one page; totalCount always
     specs = _filterable(role, entity)
     if not specs:
         pytest.skip(f"{role} cannot filter {entity}")
-    query = f"""query($f: {entity}Filter) {{
-      {plural}(first: {first}, filter: $f) {{ totalCount nodes {{ id }} }} }}"""
-    probes = 0
-    for spec in specs:
-        for name, op in inputs_of(spec):
-            for value in probe_values(entity, spec):
-                want = [r for r in hub.truth.visible(role, entity)
-                        if matches(spec, op, r.get(spec.name), value)]
-                response = await hub.post(query, {"f": {name: _wire(spec, value)}}, role=role)
-                body = response.json()
-                assert "errors" not in body, (name, value, body)
-                page = body["data"][plural]
-                assert page["totalCount"] == len(want), (name, value)
-                if len(want) <= first:
-                    assert {n["id"] for n in page["nodes"]} == {
-                        global_id(entity, r["id"]) for r in want}, (name, value)
-                probes += 1
+    probes = [(spec, name, op, value) for spec in specs for name, op in inputs_of(spec)
+              for value in probe_values(entity, spec)]
+    pages = await filtered(hub, role, entity,
+                           [{name: _wire(spec, value)} for spec, name, _, value in probes],
+                           "totalCount nodes { id }")
+    for (spec, name, op, value), page in zip(probes, pages, strict=True):
+        want = [r for r in hub.truth.visible(role, entity)
+                if matches(spec, op, r.get(spec.name), value)]
+        assert page["totalCount"] == len(want), (name, value)
+        if len(want) <= FIRST:
+            assert {n["id"] for n in page["nodes"]} == {
+                global_id(entity, r["id"]) for r in want}, (name, value)
     assert probes
 
 
@@ -111,30 +129,34 @@ async def test_filters_return_exactly_the_visible_matches(
 async def test_a_filter_matching_only_hidden_rows_answers_like_one_matching_nothing(
     hub: LeakHub, role: str, entity: str
 ) -> None:
-    plural = ENTITIES[entity].plural
-    query = f"""query($f: {entity}Filter) {{
-      {plural}(first: 5, filter: $f) {{ totalCount pageInfo {{ hasNextPage endCursor }}
-        nodes {{ id }} }} }}"""
-    compared = 0
+    """Values only hidden rows hold, against values no row holds: the same bytes."""
+    hidden_only: list[dict[str, Any]] = []
+    nothing: list[dict[str, Any]] = []
     for spec in _filterable(role, entity):
         if spec.kind not in NO_MATCH:
             continue
         name, op = inputs_of(spec)[0]
-        reference = await hub.post(query, {"f": {name: _wire(spec, NO_MATCH[spec.kind])}},
-                                   role=role)
-        assert reference.json()["data"][plural]["totalCount"] == 0
         for value in probe_values(entity, spec):
-            everywhere = [r for r in hub.truth.rows[entity]
-                          if matches(spec, op, r.get(spec.name), value)]
-            visible = [r for r in hub.truth.visible(role, entity)
-                       if matches(spec, op, r.get(spec.name), value)]
-            if not everywhere or visible:
-                continue  # only values held by hidden rows alone make the point
-            response = await hub.post(query, {"f": {name: _wire(spec, value)}}, role=role)
-            assert response.content == reference.content, (spec.name, value, response.text)
-            compared += 1
-    if entity != "Region" and _filterable(role, entity):
-        assert compared, "no filter value held only by hidden rows"
+            everywhere = any(matches(spec, op, r.get(spec.name), value)
+                             for r in hub.truth.rows[entity])
+            visible = any(matches(spec, op, r.get(spec.name), value)
+                          for r in hub.truth.visible(role, entity))
+            if everywhere and not visible:
+                hidden_only.append({name: _wire(spec, value)})
+                nothing.append({name: _wire(spec, NO_MATCH[spec.kind])})
+    if entity == "Region" or not _filterable(role, entity):
+        assert not hidden_only
+        return
+    assert hidden_only, "no filter value held only by hidden rows"
+    selection = "totalCount pageInfo { hasNextPage endCursor } nodes { id }"
+    got_bytes: list[bytes] = []
+    reference_bytes: list[bytes] = []
+    got = await filtered(hub, role, entity, hidden_only, selection, got_bytes)
+    reference = await filtered(hub, role, entity, nothing, selection, reference_bytes)
+    assert got_bytes == reference_bytes
+    assert got == reference == [
+        {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}
+    ] * len(got), hidden_only
 
 
 @pytest.mark.parametrize(("role", "entity"), role_entity_pairs())
@@ -172,3 +194,24 @@ async def test_spending_summary_filters_follow_the_same_grants(hub: LeakHub, rol
                 value = {Kind.ENUM: "PAID"}.get(spec.kind, '"1"')
                 await hub.refused(f"{{ spendingSummary(groupBy: [REGION], filter: "
                                   f"{{ {name}: {value} }}) {{ count }} }}", role=role)
+
+
+@pytest.mark.parametrize(("role", "entity"), role_entity_pairs())
+async def test_hidden_filter_and_order_fields_are_refused_in_variables_too(
+    hub: LeakHub, role: str, entity: str
+) -> None:
+    """Variables are coerced after validation: the same refusal, as BAD_USER_INPUT."""
+    grant = POLICY.roles[role].grant(entity)
+    assert grant is not None
+    plural = ENTITIES[entity].plural
+    specs = [f for f in ENTITIES[entity].fields.values() if f.name != "id"]
+    allowed = {name for f in specs if f.name in grant.filterable for name, _ in inputs_of(f)}
+    codes = ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")  # the latter: no such input type
+    filter_query = f"query($f: {entity}Filter) {{ {plural}(filter: $f) {{ totalCount }} }}"
+    order_query = f"query($o: [{entity}OrderBy!]) {{ {plural}(orderBy: $o) {{ totalCount }} }}"
+    for spec in specs:
+        for name, _ in inputs_of(spec):
+            if name not in allowed:
+                await hub.refused(filter_query, {"f": {name: "1"}}, role=role, code=codes)
+        if spec.name not in grant.orderable:
+            await hub.refused(order_query, {"o": [{spec.name: "ASC"}]}, role=role, code=codes)

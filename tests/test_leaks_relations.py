@@ -10,6 +10,7 @@ like a relation to a row that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -172,3 +173,17 @@ async def test_relation_to_a_hidden_row_answers_like_a_missing_one(
                 compared += 1
     if role != "public":
         assert compared, f"no hidden relation target planted for {role}"
+
+
+async def test_concurrent_requests_of_different_roles_do_not_share_anything(
+    hub: LeakHub
+) -> None:
+    """Loaders, selections and caches are per request: interleaved roles get their own."""
+    calls = []
+    for role, entity in PAIRS:
+        plural = ENTITIES[entity].plural
+        calls.append((role, f"{{ {plural}(first: 8) {{ nodes {{ {tree(role, entity, 2)} }} }} }}"))
+    alone = [await hub.post(q, role=r) for r, q in calls]
+    together = await asyncio.gather(*(hub.post(q, role=r) for r, q in calls * 2))
+    for i, response in enumerate(together):
+        assert response.content == alone[i % len(calls)].content, calls[i % len(calls)]
