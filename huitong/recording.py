@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult
 from auth.audit import AuditConfig, AuditEntry, AuditStore, AuditUnavailable
 from auth.principal import Principal
 from auth.reads import ReadLog
+from schema.extensions.errors import public_error
 
 from .http import Refused
 
@@ -55,6 +56,10 @@ class AuditRecorder:
         duration_ms: float,
     ) -> None:
         """Append the operation's record, or refuse the response with 503."""
+        if result.errors:
+            # Record the codes the caller will see: errors raised before the schema's masking
+            # extension ran (a syntax error) get theirs only here. Masking again is a no-op.
+            result.errors = [public_error(error) for error in result.errors]
         try:
             entry = AuditEntry.build(
                 principal, document=document, operation_name=operation_name,

@@ -6,7 +6,8 @@ masking and the read log cannot be skipped by any path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -28,6 +29,22 @@ def _denied(exc: AccessDenied) -> GraphQLError:
 
 def _relation_keys(entity: str) -> tuple[str, ...]:
     return tuple(rel.local for rel in ENTITIES[entity].relations.values())
+
+
+def _filtered(query: EntityQuery) -> list[str]:
+    return [c.field for c in query.where if c.field != "id"]
+
+
+def _shown(rows: list[Row], page_size: int | None) -> Iterator[Row]:
+    if page_size is None:
+        yield from rows
+        return
+    per_partition: Counter[Any] = Counter()
+    for row in rows:
+        key = row.get("_partition")
+        per_partition[key] += 1
+        if per_partition[key] <= page_size:
+            yield row
 
 
 def clear_value(row: Row, name: str) -> Any:
@@ -64,15 +81,20 @@ class Gateway:
         return connector
 
     async def fetch(
-        self, query: EntityQuery, via: Relation | None = None, keys: tuple[str, ...] = ()
+        self, query: EntityQuery, via: Relation | None = None, keys: tuple[str, ...] = (),
+        *, page_size: int | None = None,
     ) -> list[Row]:
         """Scoped, masked rows. Join keys that get masked keep their clear value in
-        `row["_keys"]`, for the hub's own joins only (no GraphQL field reads it)."""
+        `row["_keys"]`, for the hub's own joins only (no GraphQL field reads it). Rows past
+        `page_size` (per partition) only tell a page whether more follow: the caller never
+        sees them, so they are not noted as read."""
         try:
             scoped = self.ctx.scoper.scope(query, via)
         except AccessDenied as exc:
             raise _denied(exc) from None
-        self._check_purpose(query.entity, [f for f in query.fields if f not in scoped.masks])
+        # Filtering on a field reads it too (a count or an empty page answers "is it there?").
+        self._check_purpose(query.entity, [*(f for f in query.fields if f not in scoped.masks),
+                                           *_filtered(query)])
         try:
             rows = await self._connector(query.entity).fetch(scoped)
         except SourceError as exc:
@@ -82,29 +104,35 @@ class Gateway:
             for row in rows:
                 row["_keys"] = {k: row.get(k) for k in join_keys}
         apply_masks(rows, scoped.masks)
-        self.ctx.reads.note_rows(query.entity, (r["id"] for r in rows), query.fields,
-                                 scoped.masks)
+        self.ctx.reads.note_rows(query.entity, (r["id"] for r in _shown(rows, page_size)),
+                                 query.fields, scoped.masks)
         return rows
 
     async def count(self, query: EntityQuery) -> int:
         try:
             scoped = self.ctx.scoper.scope(query)
-            return await self._connector(query.entity).count(scoped)
+            self._check_purpose(query.entity, _filtered(query))
+            count = await self._connector(query.entity).count(scoped)
         except AccessDenied as exc:
             raise _denied(exc) from None
         except SourceError as exc:
             raise source_failed(exc) from None
+        self.ctx.reads.note_aggregate(query.entity, _filtered(query))
+        return count
 
     async def count_partitioned(
         self, query: EntityQuery, via: Relation | None = None
     ) -> Mapping[Any, int]:
         try:
             scoped = self.ctx.scoper.scope(query, via)
-            return await self._connector(query.entity).count_partitioned(scoped)
+            self._check_purpose(query.entity, _filtered(query))
+            counts = await self._connector(query.entity).count_partitioned(scoped)
         except AccessDenied as exc:
             raise _denied(exc) from None
         except SourceError as exc:
             raise source_failed(exc) from None
+        self.ctx.reads.note_aggregate(query.entity, _filtered(query))
+        return counts
 
     async def aggregate(self, query: AggregateQuery) -> list[Row]:
         self._check_purpose(query.entity, [query.sum_field, *(d.field for d in query.group_by)])

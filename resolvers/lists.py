@@ -93,7 +93,8 @@ async def list_page(
     rows: list[dict[str, Any]] = []
     if req.wants_rows:
         rows = await gateway.fetch(EntityQuery(entity, req.fields, req.where, req.order,
-                                               req.limit + 1, req.position))
+                                               req.limit + 1, req.position),
+                                   page_size=req.limit)
     count_query = EntityQuery(entity, ("id",), req.where)
     return _page(ctx, req, rows, lambda: gateway.count(count_query))
 
@@ -121,7 +122,8 @@ async def region_page(
 
     async def batch_rows(keys: list[str]) -> list[list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in await gateway.fetch(partitioned(req.limit + 1)(keys), via):
+        for row in await gateway.fetch(partitioned(req.limit + 1)(keys), via,
+                                       page_size=req.limit):
             grouped[row.pop("_partition")].append(row)
         return [grouped.get(k, []) for k in keys]
 
