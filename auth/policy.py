@@ -15,9 +15,12 @@ from typing import Any
 
 from .catalog import ENTITIES, ENUMS, EntitySpec, Kind
 from .masking import MASKERS
+from .principal import PUBLIC_ROLE
 from .query import Condition, Op
 
 ROW_RULES = ("jurisdiction", "all")
+# Root fields that read the audit trail; a role has them only when its `oversight` lists them.
+OVERSIGHT_QUERIES = ("auditRecords", "accessHistory")
 _RANGE_KINDS = frozenset({Kind.MONEY, Kind.DATE, Kind.DATETIME})
 
 
@@ -60,6 +63,7 @@ class RolePolicy:
     limits: Limits = field(default_factory=Limits)
     min_group_size: int = 1
     introspection: bool = True
+    oversight: frozenset[str] = frozenset()
 
     def grant(self, entity: str) -> EntityGrant | None:
         return self.entities.get(entity)
@@ -102,7 +106,8 @@ def parse_policy(raw: Mapping[str, Any], where: str) -> Policy:
 def _role(name: str, spec: Any, at: str) -> RolePolicy:
     if not isinstance(spec, Mapping):
         raise PolicyError(f"{at}: expected a table")
-    _only(spec, at, {"description", "entities", "limits", "min_group_size", "introspection"})
+    _only(spec, at, {"description", "entities", "limits", "min_group_size", "introspection",
+                     "oversight"})
     limits_raw = spec.get("limits", {})
     _only(limits_raw, f"{at}.limits", set(Limits.__dataclass_fields__))
     for key, value in limits_raw.items():
@@ -129,7 +134,21 @@ def _role(name: str, spec: Any, at: str) -> RolePolicy:
         limits=Limits(**limits_raw),
         min_group_size=min_group,
         introspection=bool(spec.get("introspection", True)),
+        oversight=_oversight(name, spec.get("oversight", []), f"{at}.oversight"),
     )
+
+
+def _oversight(role: str, value: Any, at: str) -> frozenset[str]:
+    expected = f"expected a list of {', '.join(repr(q) for q in OVERSIGHT_QUERIES)}"
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyError(f"{at}: {expected}")
+    if value and role == PUBLIC_ROLE:
+        # Anonymous callers would learn who read what; the audit trail is for accountable staff.
+        raise PolicyError(f"{at}: the {PUBLIC_ROLE} role cannot be granted oversight queries")
+    for name in value:
+        if name not in OVERSIGHT_QUERIES:
+            raise PolicyError(f"{at}: {name!r} is not an oversight query; {expected}")
+    return frozenset(value)
 
 
 def _grant(entity: EntitySpec, spec: Any, at: str) -> EntityGrant:

@@ -53,6 +53,8 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
             purpose=self.hub.purpose,
             request=request,
             response=response,
+            audit=self.hub.recorder.store if self.hub.recorder is not None else None,
+            policy=self.hub.policy,
         )
 
     async def execute_single(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auth.audit import NO_RULES, PurposeRules
-from auth.policy import RolePolicy
+from auth.audit import NO_RULES, AuditSearch, PurposeRules
+from auth.policy import Policy, RolePolicy
 from auth.principal import Principal
 from auth.reads import ReadLog
 from auth.scope import Scoper
@@ -40,6 +40,9 @@ class RequestContext:
     loaders: dict[Any, Any] = field(default_factory=dict)
     request: Any = None
     response: Any = None
+    # For the oversight queries: the audit trail, and every role's grants (readers' scopes).
+    audit: AuditSearch | None = None
+    policy: Policy | None = None
     scoper: Scoper = field(init=False)
 
     def __post_init__(self) -> None:

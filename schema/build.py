@@ -26,8 +26,8 @@ from .extensions.errors import MaskUnexpectedErrors
 from .extensions.validation import RoleValidation, role_rules
 from .inputs import filter_input, order_input, scalar_annotation
 from .namespace import RoleNamespace, with_signature
+from .oversight import oversight_fields
 from .scalars import SCALAR_MAP, Money, RegionCode
-
 
 log = logging.getLogger("huitong.graphql")
 
@@ -160,6 +160,7 @@ def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawber
     spending = _spending_field(ns, role)
     if spending is not None:
         query["spendingSummary"] = spending
+    query.update(oversight_fields(ns, role))
     query_type = ns.add_type("Query", query, description=f"What the role {role.name} may read.")
     rules = role_rules(role.limits, role.introspection and not (production and role.name ==
                                                                 "public"))

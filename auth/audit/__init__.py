@@ -11,16 +11,18 @@ from .chain import ALG_HMAC, ALG_SHA256, GENESIS, ChainHasher
 from .config import AuditConfig
 from .errors import AuditUnavailable
 from .export import ExportReport, export_records, generate_signing_key, load_key, verify_export
+from .oversight import AUDIT_ENTITY, OversightScope
 from .purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
 from .record import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
 from .redact import REDACTED, redact
-from .search import AccessEvent
+from .search import AccessEvent, AuditSearch
 from .store import AuditStore
 from .verify import ChainProblem, VerifyReport
 
 __all__ = [
     "ALG_HMAC",
     "ALG_SHA256",
+    "AUDIT_ENTITY",
     "GENESIS",
     "IDS_DIGEST",
     "IDS_LISTED",
@@ -30,11 +32,13 @@ __all__ = [
     "AccessEvent",
     "AuditConfig",
     "AuditEntry",
+    "AuditSearch",
     "AuditStore",
     "AuditUnavailable",
     "ChainHasher",
     "ChainProblem",
     "ExportReport",
+    "OversightScope",
     "PurposeRuleError",
     "PurposeRules",
     "StoredRecord",

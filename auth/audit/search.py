@@ -8,6 +8,7 @@ digest are found by entity, and come back marked `listed=False` (the row may be 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ class AccessEvent:
     subject: str
     role: str
     agency: str | None
+    region_code: str | None
     client: str
     purpose: str | None
     operation: str | None
@@ -78,10 +80,14 @@ class AuditSearch:
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        region_prefix: str | None = None,
         before_seq: int | None = None,
         limit: int = 100,
     ) -> list[StoredRecord]:
-        """Records matching every given filter, newest first; page on with `before_seq`."""
+        """Records matching every given filter, newest first; page on with `before_seq`.
+
+        `region_prefix` keeps the records of principals whose region code starts with it.
+        """
         c = records_table.c
         conditions: list[Any] = [
             column == value
@@ -93,6 +99,8 @@ class AuditSearch:
             conditions.append(c.at >= since.astimezone(UTC))
         if until is not None:
             conditions.append(c.at <= until.astimezone(UTC))
+        if region_prefix is not None:
+            conditions.append(c.region_code.startswith(region_prefix, autoescape=True))
         if before_seq is not None:
             conditions.append(c.seq < before_seq)
         if entity is not None:
@@ -108,6 +116,8 @@ class AuditSearch:
         row_id: str,
         *,
         include_digest: bool = True,
+        digest_region_codes: Collection[str] | None = None,
+        digest_roles: Collection[str] = (),
         since: datetime | None = None,
         until: datetime | None = None,
         before_seq: int | None = None,
@@ -117,12 +127,18 @@ class AuditSearch:
 
         Reads whose ids were listed are found by row id. Reads too large to list are kept as a
         digest and found by entity only: with `include_digest` they come back with
-        `listed=False`, meaning the row may have been among them.
+        `listed=False`, meaning the row may have been among them. `digest_region_codes`, when
+        given, keeps only the digest reads of principals at those region codes or in
+        `digest_roles` (readers who could have seen the row).
         """
         r, c = reads_table.c, records_table.c
         match = r.row_id == row_id
         if include_digest:
-            match = or_(match, and_(r.row_id.is_(None), r.mode == IDS_DIGEST))
+            digest = and_(r.row_id.is_(None), r.mode == IDS_DIGEST)
+            if digest_region_codes is not None:
+                digest = and_(digest, or_(c.region_code.in_(list(digest_region_codes)),
+                                          c.role.in_(list(digest_roles))))
+            match = or_(match, digest)
         conditions: list[Any] = [r.entity == entity, match]
         if since is not None:
             conditions.append(c.at >= since.astimezone(UTC))
@@ -143,8 +159,8 @@ class AuditSearch:
             reads = entry.reads.get(entity, {})
             events.append(AccessEvent(
                 seq=row.seq, at=_aware(row.at), subject=row.subject, role=row.role,
-                agency=row.agency, client=row.client, purpose=row.purpose,
-                operation=row.operation, outcome=row.outcome,
+                agency=row.agency, region_code=row.region_code, client=row.client,
+                purpose=row.purpose, operation=row.operation, outcome=row.outcome,
                 clear_fields=tuple(reads.get("clear_fields", ())),
                 masked_fields=tuple(reads.get("masked_fields", ())),
                 listed=row.read_row_id is not None,
