@@ -19,7 +19,8 @@ from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leak_canaries import BOOK, IN_DIST, IN_FO, OOS, POLICY, prefix_of
 from tests.leak_hub import LeakHub, global_id, leak_hub_for, selection
 
-FIRST = 30
+FIRST = 20
+WALK = 200  # page size of the cursor walks: several pages on the large subtrees
 CODES = ("330000000000", "330108000000", "330108001000", "330108002000", "330102000000",
          "330603107200", IN_FO, IN_DIST, OOS)
 
@@ -116,8 +117,9 @@ async def test_a_subtree_walked_by_cursor_and_sorted_stays_inside(
     code = "330108000000" if role != "public" else "330102000000"
     order = next((f for f in ENTITIES[entity].fields if f in grant.orderable), None)
     order_arg = f", orderBy: [{{ {order}: DESC }}]" if order else ""
+    walk = min(WALK, POLICY.roles[role].limits.max_first)
     query = f"""query($after: String) {{ region(code: "{code}") {{
-      {relation}(first: 50, after: $after{order_arg}) {{
+      {relation}(first: {walk}, after: $after{order_arg}) {{
         totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }} }}"""
     seen: list[str] = []
     after = None
@@ -135,7 +137,7 @@ async def test_a_subtree_walked_by_cursor_and_sorted_stays_inside(
     # A cursor of this subtree, used on another region's subtree or on the root list: refused,
     # or at most rows the role may see there anyway.
     plural = ENTITIES[entity].plural
-    page_args = f"(first: 50, after: $after{order_arg}) {{ nodes {{ id }} }}"
+    page_args = f"(first: {walk}, after: $after{order_arg}) {{ nodes {{ id }} }}"
     for where, other in ((OOS, f'region(code: "{OOS}") {{ {relation}{page_args} }}'),
                          ("", f"{plural}{page_args}")):
         result = await hub.query(f"query($after: String) {{ {other} }}", {"after": after},
