@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth.audit import AuditEntry, AuditStore, AuditUnavailable, VerifyReport
@@ -275,6 +275,57 @@ async def test_concurrent_writers_keep_one_gap_free_chain(
     assert max(spans) > 49  # the processes' records interleave with the others'
     assert subjects == {**{f"store-{i}": 50 for i in range(4)},
                         **{f"proc-{i}": 50 for i in range(2)}}
+
+
+async def test_a_writer_that_knows_the_head_notices_when_another_moved_it(
+    store: AuditStore, engine: AsyncEngine, backend: str,
+) -> None:
+    other = AuditStore(engine, secret=KEY)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    await store.append(entry(1))
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await store.append(entry(2))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    if backend == "postgresql":  # it wrote the head itself: one statement, no BEGIN/COMMIT
+        assert len(statements) == 1 and "WHERE EXISTS" in statements[0], statements
+    await other.append(entry(3))
+    await store.append(entry(4))  # its head is stale now: it must not fork the chain
+    await other.append(entry(5))
+    await store.append(entry(6))
+    report = await store.verify()
+    assert report.ok and report.head_seq == report.checked == 6, report
+    records = await store.query()
+    assert [r.entry.duration_ms for r in records] == [6, 5, 4, 3, 2, 1]
+
+
+async def test_a_fast_append_that_times_out_writes_nothing(
+    engine: AsyncEngine, backend: str,
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("only PostgreSQL appends after a known head in one statement")
+    store = AuditStore(engine, secret=KEY, timeout=0.5)
+    await store.ensure_schema()
+    await filled(store, 2)  # it knows the head now
+    blocker = await engine.connect()
+    await blocker.execute(text("SELECT seq FROM hub_audit_head WHERE id = 1 FOR UPDATE"))
+    try:
+        with pytest.raises(AuditUnavailable):
+            await store.append(entry(3))
+    finally:
+        await blocker.rollback()
+        await blocker.close()
+    assert (await store.verify()).head_seq == 2
+    await store.append(entry(4))
+    report = await store.verify()
+    assert report.ok and report.head_seq == 3
+    [last] = await store.query(limit=1)
+    assert last.entry.duration_ms == 4
 
 
 async def test_query_filters_and_pages(store: AuditStore) -> None:

@@ -11,6 +11,11 @@ other processes queue on that lock, so the chain cannot fork. Inside one process
 arrive while a write is in progress are written together in the next transaction (one lock, one
 commit for the group), which keeps the lock window small under load; each caller still returns
 only once its own record is committed.
+
+On PostgreSQL a writer that wrote the last records itself knows the head, and appends the next
+group in one autocommit statement that applies only if the head is still what it wrote
+(`writer.write_after`); when another process has appended meanwhile, nothing is written and the
+group goes the locking way. Under load that halves the round trips per group.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from .record import AuditEntry, StoredRecord
 from .search import AuditSearch
 from .tables import HEAD_ID, head_table, metadata, records_table
 from .verify import VerifyReport, verify_chain
-from .writer import HeadMissing, write_records
+from .writer import HeadMissing, write_after, write_records
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,8 @@ class AuditStore(AuditSearch):
         self._max_batch = max_batch
         self._lock = asyncio.Lock()
         self._queue: deque[_Pending] = deque()
+        # (seq, hash) of the head after this store's last write; None when not known for sure.
+        self._head: tuple[int, str] | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -144,13 +151,23 @@ class AuditStore(AuditSearch):
                 pending.future.set_result(record)
 
     async def _insert(self, entries: list[AuditEntry]) -> list[StoredRecord]:
-        bodies = [entry.body for entry in entries]  # serialised before taking the lock
+        bodies = [entry.body for entry in entries]
+        head, self._head = self._head, None  # unknown until this write is known to be done
         try:
-            async with self._engine.begin() as conn:
-                return await write_records(conn, self._hasher, entries, bodies)
+            records = None
+            if head is not None:
+                async with self._engine.connect() as conn:
+                    autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    records = await write_after(autocommit, self._hasher, entries, bodies, head)
+            if records is None:
+                async with self._engine.begin() as conn:
+                    records = await write_records(conn, self._hasher, entries, bodies)
         except HeadMissing:
             raise AuditUnavailable("The audit chain head is missing: the audit store was not "
                                    "set up (ensure_schema) or has been tampered with.") from None
+        if self._engine.dialect.name == "postgresql":
+            self._head = (records[-1].seq, records[-1].hash)
+        return records
 
     async def verify(
         self, from_seq: int | None = None, to_seq: int | None = None, *, batch: int = 500
