@@ -46,7 +46,7 @@ class AuditReadView:
     listed: bool
     ids: list[str] | None
     ids_withheld: bool
-    digest: str
+    digest: str | None
     clear_fields: list[str]
     masked_fields: list[str]
     aggregates: int
@@ -123,13 +123,15 @@ def _read_view(scope: OversightScope, entity: str, item: Any, role: str,
                region: str | None) -> AuditReadView:
     listed = item.get("ids_mode") == IDS_LISTED
     shown = listed and scope.ids_disclosed(entity, role, region)
+    withheld = listed and not shown
     ids = None
     if shown:
         raw = item.get("ids", [])
         ids = list(raw) if entity == AUDIT_ENTITY else [to_global_id(entity, i) for i in raw]
     return AuditReadView(
-        entity=entity, count=item["count"], listed=listed, ids=ids,
-        ids_withheld=listed and not shown, digest=item["digest"],
+        entity=entity, count=item["count"], listed=listed, ids=ids, ids_withheld=withheld,
+        # A digest of a few small ids is found by trying them all: withheld with the ids.
+        digest=None if withheld else item["digest"],
         clear_fields=list(item.get("clear_fields", ())),
         masked_fields=list(item.get("masked_fields", ())),
         aggregates=item.get("aggregates", 0),

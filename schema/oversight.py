@@ -69,7 +69,8 @@ def _audit_records_field(ns: RoleNamespace, entities: Any) -> Any:
                   "was kept as a digest or its ids are withheld from you."),
         "ids_withheld": _f(bool, "True when the record lists ids that are not yours to see "
                            "(they may name rows outside what you may read)."),
-        "digest": _f(str, "sha256 over every distinct id read, in read order."),
+        "digest": _f(Optional[str], "sha256 over every distinct id read, in read order; "  # noqa: UP045
+                     "null when the ids are withheld."),
         "clear_fields": _f(list[str], "Fields returned in clear."),
         "masked_fields": _f(list[str], "Fields returned masked."),
         "aggregates": _f(int, "How many aggregates (GROUP BY) were read."),

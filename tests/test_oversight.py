@@ -6,6 +6,7 @@ grant) is in tests/test_audit_front_door.py; here are the rules themselves, chec
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from auth.audit import AuditEntry, AuditStore, OversightScope
+from auth.audit import AuditEntry, AuditStore, OversightScope, StoredRecord
 from auth.audit.oversight import enclosing_codes
 from auth.policy import PolicyError, load_policy, parse_policy
 from auth.principal import Principal
 from auth.reads import ReadLog
 from huitong.demo.config import POLICY_PATH
+from resolvers.ids import to_global_id
+from resolvers.oversight import record_view
 from schema.build import build_role_schema
 
 DEMO = load_policy(POLICY_PATH)
@@ -125,6 +128,24 @@ def test_ids_are_shown_only_when_they_cannot_name_a_row_out_of_reach() -> None:
     assert s.ids_disclosed("Region", "clerk", "330108001000")  # we read every region
     assert s.ids_disclosed("AuditRecord", "inspector", "330108001000")
     assert not s.ids_disclosed("AuditRecord", "inspector", "330100000000")
+
+
+def test_withheld_ids_take_their_digest_with_them() -> None:
+    def read_by(role: str, ids: list[str], max_listed: int = 3) -> Any:
+        stored = StoredRecord(1, "0" * 64, "1" * 64,
+                              entry(1, "s", role, "330108001000", ids, max_listed=max_listed))
+        [read] = record_view(scope(), stored).reads
+        return read
+
+    shown = read_by("clerk", ["7"])
+    assert shown.ids == [to_global_id("Payment", "7")] and not shown.ids_withheld
+    assert shown.digest == hashlib.sha256(b"7\n").hexdigest()
+    withheld = read_by("auditor", ["7"])  # reads every region: "7" may be out of reach
+    assert (withheld.ids, withheld.ids_withheld, withheld.digest) == (None, True, None)
+    assert withheld.count == 1 and withheld.clear_fields == ["amount", "id"]
+    bulk = read_by("auditor", [str(i) for i in range(10)])  # a digest of many: kept
+    assert (bulk.listed, bulk.ids, bulk.ids_withheld) == (False, None, False)
+    assert bulk.digest is not None and bulk.count == 10
 
 
 def test_digest_reads_count_only_readers_who_could_have_seen_the_row() -> None:
