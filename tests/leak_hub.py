@@ -56,6 +56,22 @@ def decoded_payloads(body: Any) -> Iterator[bytes]:
             continue
 
 
+def ids_in(value: Any) -> list[str]:
+    """Every `id` anywhere in a response's data: the rows it carries."""
+    if isinstance(value, dict):
+        own = [value["id"]] if isinstance(value.get("id"), str) else []
+        return own + [i for k, v in value.items() if k != "id" for i in ids_in(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in ids_in(v)]
+    return []
+
+
+def assert_refused_without_rows(result: dict[str, Any], code: str) -> None:
+    """An execution error: only `code`, and no row anywhere in the (partial) data."""
+    assert {e["extensions"]["code"] for e in result.get("errors", [])} == {code}, result
+    assert ids_in(result.get("data")) == [], result
+
+
 class LeakHub:
     def __init__(self, hub: DemoHub, book: CanaryBook, truth: SourceTruth) -> None:
         self.hub = hub
@@ -127,28 +143,28 @@ class LeakHub:
 
 # Sources are read-only for the suite: each backend's canary sources are built once per
 # session and shared by the leak modules; each module runs its own hub over them.
-_SOURCES: dict[tuple[str, int], tuple[dict[str, str], str, SourceTruth]] = {}
+_SOURCES: dict[tuple[str, int], tuple[dict[str, str], SourceTruth]] = {}
 
 
 async def _canary_sources(
     backend: str, tmp_path_factory: pytest.TempPathFactory, pg_databases: PostgresDatabases
-) -> tuple[dict[str, str], str, SourceTruth]:
+) -> tuple[dict[str, str], SourceTruth]:
     key = (backend, id(pg_databases))
     if key not in _SOURCES:
         directory: Path = tmp_path_factory.mktemp(f"leaks-{backend}")
         urls = {name: await fresh_database_url(backend, directory, pg_databases, name)
                 for name in SOURCES}
-        store = _store_url(directory, backend)
         await make_demo_sources(urls)
         await plant(urls, BOOK)
-        _SOURCES[key] = (urls, store, await SourceTruth.load(urls))
+        _SOURCES[key] = (urls, await SourceTruth.load(urls))
     return _SOURCES[key]
 
 
 def _store_url(directory: Path, backend: str) -> str:
-    """The hub's own store (API keys, audit) is not what this suite tests, and every request
-    writes an audit record to it: keep it in SQLite on tmpfs where there is one, so that a
-    few thousand requests do not wait for a few thousand disk flushes."""
+    """The hub's own store (API keys, audit): every request writes an audit record to it, so
+    keep it in SQLite on tmpfs where there is one, so that a few thousand requests do not
+    wait for a few thousand disk flushes. The sources, not the store, are what varies by
+    backend here."""
     shm = Path("/dev/shm")
     base = shm if shm.is_dir() and os.access(shm, os.W_OK) else directory
     path = base / f"huitong-leaks-{backend}-{uuid.uuid4().hex[:8]}.db"
@@ -168,8 +184,9 @@ async def leak_hub_for(
     """Demo sources on `backend` with canaries planted, and a hub serving them."""
     if backend == "postgresql":
         require_postgres()
-    urls, store, truth = await _canary_sources(backend, tmp_path_factory, pg_databases)
+    urls, truth = await _canary_sources(backend, tmp_path_factory, pg_databases)
     directory = tmp_path_factory.mktemp(f"leak-hub-{backend}")
+    store = _store_url(directory, backend)  # each module's own audit trail
     try:
         async with running_hub(directory, urls, store, backend) as hub:
             yield LeakHub(hub, BOOK, truth)

