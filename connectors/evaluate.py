@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from auth.catalog import ENTITIES, Kind
+from auth.catalog import ENTITIES, ENUMS, Kind
 from auth.query import Condition, Dimension, EntityQuery, Op, OrderKey, Partition, Transform
 
 from .base import Row
@@ -53,9 +53,19 @@ def coerce(kind: Kind, value: Any) -> Any:
     return local_naive(converted) if isinstance(converted, dt.datetime) else converted
 
 
-def sort_key(kind: Kind) -> Callable[[Any], Any]:
+def field_key(entity: str, name: str) -> Callable[[Any], Any]:
+    """The sort key of one field of `entity` (enums by their declared order)."""
+    spec = ENTITIES[entity].fields[name]
+    return sort_key(spec.kind, spec.enum)
+
+
+def sort_key(kind: Kind, enum: str | None = None) -> Callable[[Any], Any]:
     """Non-NULL values in a total order; digit-only ids compare as numbers, like the APIs
-    that number their records."""
+    that number their records; enum values in the order the catalog declares them (a
+    lifecycle such as DRAFT → PUBLISHED), as the SQL connector orders them too."""
+    if kind is Kind.ENUM and enum is not None:
+        rank = {value: i for i, value in enumerate(ENUMS[enum])}
+        return lambda value: rank.get(value, len(rank))
     if kind is Kind.ID:
         def id_key(value: Any) -> tuple[int, Any]:
             text = str(value)
@@ -132,9 +142,8 @@ def _hashable(value: Any) -> Any:
 # -- order and keyset --------------------------------------------------------------------------
 def sort_rows(entity: str, rows: list[Row], order: Sequence[OrderKey]) -> None:
     """Sort in place; stable, so equal keys keep the source's order."""
-    field_kinds = kinds(entity)
     for k in reversed(order):
-        rows.sort(key=_row_key(k.field, sort_key(field_kinds[k.field])), reverse=k.descending)
+        rows.sort(key=_row_key(k.field, field_key(entity, k.field)), reverse=k.descending)
 
 
 def _row_key(name: str, key: Callable[[Any], Any]) -> Callable[[Row], tuple[Any, ...]]:
@@ -147,7 +156,7 @@ def _null_last(value: Any, key: Callable[[Any], Any]) -> tuple[Any, ...]:
 
 def compare_rows(entity: str, order: Sequence[OrderKey]) -> Callable[[Row, Row], int]:
     """-1, 0 or 1: whether the first row comes before, with or after the second in `order`."""
-    keys = [(k, sort_key(kinds(entity)[k.field])) for k in order]
+    keys = [(k, field_key(entity, k.field)) for k in order]
 
     def compare(a: Row, b: Row) -> int:
         for k, key in keys:
@@ -165,7 +174,7 @@ def after_keyset(entity: str, order: Sequence[OrderKey], after: Sequence[Any]) -
     field_kinds = kinds(entity)
     bounds = []
     for k, v in zip(order, after, strict=True):
-        key = sort_key(field_kinds[k.field])
+        key = field_key(entity, k.field)
         try:
             bounds.append((k, key, key(coerce(field_kinds[k.field], v)) if v is not None else None))
         except Unmatchable:
@@ -234,7 +243,7 @@ def select(entity: str, rows: Iterable[Row], query: EntityQuery,
         bucket = grouped[key_of(row)]
         if len(bucket) < part.limit:
             bucket.append(row)
-    key = str if part.prefix_length else sort_key(kinds(entity)[part.field])
+    key = str if part.prefix_length else field_key(entity, part.field)
     result = []
     for k in sorted(grouped, key=key):
         for row in grouped[k]:
@@ -289,8 +298,7 @@ def aggregate(
         amount = row.get(sum_field)
         if amount is not None:
             totals[group] += Decimal(amount)
-    field_kinds = kinds(entity)
-    keys = [sort_key(field_kinds[d.field]) if d.transform is Transform.VALUE else str
+    keys = [field_key(entity, d.field) if d.transform is Transform.VALUE else str
             for d in group_by]
     ordered = sorted(
         (g for g, n in counts.items() if n >= min_group_size),

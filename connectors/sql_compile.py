@@ -12,12 +12,36 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from auth.catalog import Kind
+from auth.catalog import ENTITIES, ENUMS, Kind
 from auth.query import Condition, Dimension, EntityQuery, Op, OrderKey, Transform
 
 from .mapping import EntityMapping, FieldMapping
 
 _NEVER = object()
+
+
+@dataclass(frozen=True)
+class _OutOfRange:
+    """An integer beyond its column's range: no row equals it; it lies above or below all."""
+
+    above: bool
+
+
+def _out_of_range(number: int, high: int) -> _OutOfRange:
+    return _OutOfRange(above=number > high)
+
+
+def _integer_range(type_: Any, dialect: str) -> tuple[int, int]:
+    # SQLite stores every INTEGER in up to 64 bits, whatever the declared type.
+    bits = 64 if dialect == "sqlite" or isinstance(type_, sa.BigInteger) else \
+        16 if isinstance(type_, sa.SmallInteger) else 32
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _range_truth(col: ColumnElement[Any], op: Op, above: bool) -> ColumnElement[bool]:
+    """`col <op> value` for a value above (or below) every value the column can hold."""
+    holds = {Op.LT, Op.LTE, Op.NE} if above else {Op.GT, Op.GTE, Op.NE}
+    return col.is_not(None) if op in holds else sa.false()
 PARTITION_KEY = "_partition"
 _ROW_NUMBER = "_rn"
 
@@ -57,9 +81,12 @@ class BoundTable:
             return _NEVER
         if self.is_integer(name) and fm.kind in (Kind.ID, Kind.INT):
             try:
-                return int(converted)
+                number = int(converted)
             except (TypeError, ValueError):
                 return _NEVER
+            low, high = _integer_range(self.column(name).type, self.dialect)
+            # Beyond the column's range nothing can match; binding it would be a driver error.
+            return number if low <= number <= high else _out_of_range(number, high)
         if self.is_text(name) and not isinstance(converted, str):
             return str(converted) if fm.kind not in (Kind.DATE, Kind.DATETIME) else (
                 converted.isoformat(sep=" ") if fm.kind is Kind.DATETIME else converted.isoformat()
@@ -79,9 +106,11 @@ class BoundTable:
             return col.contains(str(cond.value), autoescape=True)
         if cond.op is Op.IN:
             values = [v for v in (self.bind_value(cond.field, x) for x in cond.value)
-                      if v is not _NEVER]
+                      if v is not _NEVER and not isinstance(v, _OutOfRange)]
             return col.in_(values) if values else sa.false()
         value = self.bind_value(cond.field, cond.value)
+        if isinstance(value, _OutOfRange):
+            return _range_truth(col, cond.op, value.above)
         if value is _NEVER:
             return sa.true() if cond.op is Op.NE else sa.false()
         ops = {
@@ -93,19 +122,38 @@ class BoundTable:
     def where(self, conditions: Sequence[Condition]) -> ColumnElement[bool]:
         return sa.and_(sa.true(), *(self.condition(c) for c in conditions))
 
+    def sort_expr(self, name: str) -> ColumnElement[Any]:
+        """What a field sorts by: its column, or for an enum its rank in the catalog's
+        declared order (a lifecycle, not the source's codes or the names' spelling)."""
+        spec = ENTITIES[self.mapping.entity].fields[name]
+        if spec.kind is not Kind.ENUM or spec.enum is None:
+            return self.column(name)
+        ranks = [(self.bind_value(name, value), i) for i, value in enumerate(ENUMS[spec.enum])]
+        whens: list[tuple[Any, ColumnElement[Any]]] = [
+            (code, sa.literal_column(str(i))) for code, i in ranks if code is not _NEVER]
+        return sa.case(*((self.column(name) == code, rank) for code, rank in whens),
+                       else_=sa.literal_column(str(len(ranks))))
+
+    def sort_value(self, name: str, value: Any) -> Any:
+        spec = ENTITIES[self.mapping.entity].fields[name]
+        if spec.kind is Kind.ENUM and spec.enum is not None:
+            values = ENUMS[spec.enum]
+            return values.index(value) if value in values else len(values)
+        return self.bind_value(name, value)
+
     def keyset(self, order: Sequence[OrderKey], after: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly after `after` in `order` (a lexicographic OR-chain; NULL-free keys)."""
         branches = []
         for i, key in enumerate(order):
-            equal = [self.column(k.field) == self.bind_value(k.field, v)
+            equal = [self.sort_expr(k.field) == self.sort_value(k.field, v)
                      for k, v in zip(order[:i], after[:i], strict=True)]
-            value = self.bind_value(key.field, after[i])
-            col = self.column(key.field)
-            branches.append(sa.and_(*equal, col < value if key.descending else col > value))
+            value = self.sort_value(key.field, after[i])
+            expr = self.sort_expr(key.field)
+            branches.append(sa.and_(*equal, expr < value if key.descending else expr > value))
         return sa.or_(*branches)
 
     def order_by(self, order: Sequence[OrderKey]) -> list[ColumnElement[Any]]:
-        return [self.column(k.field).desc() if k.descending else self.column(k.field).asc()
+        return [self.sort_expr(k.field).desc() if k.descending else self.sort_expr(k.field).asc()
                 for k in order]
 
     def partition_expr(self, field_name: str, prefix_length: int | None) -> ColumnElement[Any]:
@@ -180,6 +228,8 @@ class BoundTable:
     ) -> sa.Select[Any]:
         dims = [self.dimension(d).label(d.key) for d in group_by]
         exprs = [self.dimension(d) for d in group_by]
+        ordering = [self.sort_expr(d.field) if d.transform is Transform.VALUE else e
+                    for d, e in zip(group_by, exprs, strict=True)]
         stmt = (
             sa.select(
                 *dims,
@@ -189,7 +239,7 @@ class BoundTable:
             .select_from(self.table)
             .where(self.where(conditions))
             .group_by(*exprs)
-            .order_by(*exprs)
+            .order_by(*ordering)
         )
         if min_group_size > 1:
             stmt = stmt.having(sa.func.count() >= min_group_size)

@@ -6,6 +6,7 @@ the caller's values back into canonical conditions here. Both sides use the same
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 from auth.catalog import ENTITIES, FieldSpec, Kind
 from auth.query import Condition, Op, OrderKey
 from auth.regions import BadRegionCode, check_region_code, jurisdiction_prefix
+from connectors.evaluate import local_naive
 
 from .errors import bad_input
 from .ids import from_global_id
@@ -93,6 +95,10 @@ def _canonical(ff: FilterField, raw: Any, entity: str) -> Any:
         if decoded is None or decoded[0] != target:
             raise bad_input(f"{what}: not an id of a {target}")
         return decoded[1]
+    if isinstance(raw, dt.datetime):
+        # Canonical times are China wall-clock time, as the sources keep them: an instant
+        # given with an offset means that instant, whatever connector serves the entity.
+        return local_naive(raw)
     if isinstance(raw, Enum):
         return raw.value
     if isinstance(raw, str):

@@ -43,11 +43,6 @@ KINDS = ("rest", "file")
 
 ID_ORDER = ("the file store keeps ids as text and orders '10' before '9'; sql and rest order "
             "digit ids as numbers (connectors.evaluate.sort_key)")
-ENUM_ORDER = ("sql orders an enum by the source's codes, rest and file by the canonical "
-              "value names")
-AWARE_TIME = ("the sql connector binds offset-aware DateTime filters as given: PostgreSQL "
-              "answers SOURCE_ERROR, SQLite drops the offset (rest and file convert to local "
-              "time first)")
 # case name → {kind: reason}; "sql" marks the reference answer itself. Backend-specific
 # entries are keyed (case, backend).
 _ID_CASES = (
@@ -58,25 +53,17 @@ _ID_CASES = (
     "residents-with-subsidies", "residents-with-subsidies-inspector",
     "payments-walk-discipline_inspector", "payments-walk-civil_affairs",
     "payments-walk-finance_officer", "payments-order-payee-name",
-    "budget-indicators-with-payments",
+    "budget-indicators-with-payments", "disclosures-order-status-domain",
 )
 KNOWN: dict[Any, dict[str, str]] = {
     **{name: {"file": ID_ORDER} for name in _ID_CASES},
-    **{name: {"rest": ENUM_ORDER, "file": ENUM_ORDER} for name in (
-        "disclosures-order-status-domain", "payments-order-method",
-        "spending-method-discipline_inspector", "spending-method-civil_affairs",
-        "spending-method-finance_officer")},
-    ("disclosures-filter-published-window", "postgresql"):
-        {"sql": AWARE_TIME, "rest": AWARE_TIME, "file": AWARE_TIME},
+    ("disclosures-filter-published-window", "postgresql"): {"file": ID_ORDER},
     ("disclosures-filter-published-window", "sqlite"): {"file": ID_ORDER},
-    ("payments-filter-utc-offsets", "postgresql"):
-        {"sql": AWARE_TIME, "rest": AWARE_TIME, "file": AWARE_TIME},
-    ("payments-filter-utc-offsets", "sqlite"): {"rest": AWARE_TIME, "file": AWARE_TIME},
 }
 
 
 def known(request: pytest.FixtureRequest, hubs: Hubs, case: Case, kind: str,
-          reasons: tuple[str, ...] = (ID_ORDER, ENUM_ORDER, AWARE_TIME)) -> None:
+          reasons: tuple[str, ...] = (ID_ORDER,)) -> None:
     """Mark a known, unfixed difference (one of `reasons`) as a strict xfail."""
     for key in (case.name, (case.name, hubs.backend)):
         reason = KNOWN.get(key, {}).get(kind)
@@ -187,7 +174,6 @@ async def test_kind_answers_exactly_as_sql(request: pytest.FixtureRequest, hubs:
 async def test_kind_serves_the_same_rows(request: pytest.FixtureRequest, hubs: Hubs,
                                          case: Case, kind: str) -> None:
     """A whole page walk yields the same rows, masked the same way, in whatever order."""
-    known(request, hubs, case, kind, (AWARE_TIME,))
     expected = await hubs.answer("sql", case)
     actual = await hubs.answer(kind, case)
     assert rows(case, actual) == rows(case, expected)

@@ -30,14 +30,6 @@ async def hub(
         yield leak_hub
 
 
-def _on_postgresql(request: pytest.FixtureRequest, hub: LeakHub, reason: str) -> None:
-    if hub.backend == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-@pytest.mark.xfail(strict=True, reason="BUG: an id beyond the source's integer range is bound "
-                   "as is: PostgreSQL fails from 2**31 (SOURCE_ERROR), SQLite from 2**63 "
-                   "(OverflowError, INTERNAL_SERVER_ERROR); a missing id answers null")
 @pytest.mark.parametrize("role", ROLES)
 async def test_ids_beyond_the_integer_range_answer_like_missing(hub: LeakHub, role: str) -> None:
     entities = [e for e in readable_entities(role) if e.name != "Region"]
@@ -53,9 +45,6 @@ async def test_ids_beyond_the_integer_range_answer_like_missing(hub: LeakHub, ro
     assert not failures, failures
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a key filter beyond the integer range "
-                   "(budgetIndicatorId: BudgetIndicator:2147483648) fails at the source "
-                   "(PostgreSQL SOURCE_ERROR; SQLite INTERNAL_SERVER_ERROR from 2**63)")
 async def test_key_filters_beyond_the_integer_range_match_nothing(hub: LeakHub) -> None:
     query = """query($f: PaymentFilter) { payments(first: 5, filter: $f) {
       totalCount nodes { id } } }"""
@@ -71,8 +60,6 @@ async def test_key_filters_beyond_the_integer_range_match_nothing(hub: LeakHub) 
 async def test_int_filters_beyond_the_column_range_match_nothing(
     hub: LeakHub, request: pytest.FixtureRequest
 ) -> None:
-    _on_postgresql(request, hub, "BUG: on PostgreSQL fiscalYear: 40000 (beyond the SMALLINT "
-                   "column) fails at the source instead of matching nothing")
     query = """query($f: BudgetIndicatorFilter) { budgetIndicators(filter: $f) {
       totalCount } }"""
     for role in ("discipline_inspector", "finance_officer"):
@@ -83,10 +70,6 @@ async def test_int_filters_beyond_the_column_range_match_nothing(
             assert got.content == none.content, (role, year, got.text)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: DateTime filter values with a UTC offset reach the "
-                   "SQL connector aware: SQLite drops the offset (08:00Z read as 08:00 local, a "
-                   "wrong count), PostgreSQL fails (SOURCE_ERROR); connectors/evaluate.py "
-                   "converts them to China wall-clock time, the SQL path does not")
 async def test_datetime_filters_with_an_offset_mean_that_instant(hub: LeakHub) -> None:
     """Sources keep China wall-clock time; 08:00Z is 16:00 there."""
     rows = hub.truth.visible("discipline_inspector", "Payment")
