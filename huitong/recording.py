@@ -35,7 +35,10 @@ def outcome_of(result: ExecutionResult) -> str:
         return "ok"
     if any(code in DENIED_CODES for code in codes):
         return "denied"
-    return "partial" if result.data else "error"
+    # Partial only when something came back: an answer whose every root field is null
+    # (nullable lists that failed) served nothing.
+    served = any(value is not None for value in (result.data or {}).values())
+    return "partial" if served else "error"
 
 
 class AuditRecorder:

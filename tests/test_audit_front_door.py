@@ -16,10 +16,12 @@ import hashlib
 from typing import Any
 
 import pytest
-from graphql import parse, print_ast
+from graphql import GraphQLError, parse, print_ast
+from strawberry.types import ExecutionResult
 
 from auth.apikeys import ApiKeyStore
 from auth.audit import REDACTED
+from huitong.recording import outcome_of
 from tests.audit_front_door import Caller, caller, one_record, post, raw_ids, store_of
 from tests.hub_harness import DemoHub
 
@@ -180,6 +182,20 @@ async def test_refused_and_failed_operations_are_recorded(
         assert entry.reads["Payment"]["ids"] == raw_ids([p["id"] for p in shown], "Payment")
     else:
         assert entry.reads == {}
+
+
+def test_the_outcome_says_whether_anything_was_served() -> None:
+    def error(code: str) -> GraphQLError:
+        return GraphQLError("x", extensions={"code": code})
+
+    assert outcome_of(ExecutionResult(data={"payments": {"nodes": []}}, errors=None)) == "ok"
+    assert outcome_of(ExecutionResult(data={"payments": None, "invoices": None},
+                                      errors=[error("SOURCE_UNAVAILABLE")])) == "error"
+    assert outcome_of(ExecutionResult(data=None, errors=[error("BAD_USER_INPUT")])) == "error"
+    assert outcome_of(ExecutionResult(data={"payments": None, "invoices": {"nodes": []}},
+                                      errors=[error("SOURCE_UNAVAILABLE")])) == "partial"
+    assert outcome_of(ExecutionResult(data={"residents": None, "invoices": {"nodes": []}},
+                                      errors=[error("PURPOSE_REQUIRED")])) == "denied"
 
 
 async def test_api_keys_and_anonymous_callers_are_named(demo_hub: DemoHub) -> None:
