@@ -5,6 +5,7 @@ Every value goes in as a bound parameter; names come only from the checked mappi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from auth.query import Condition, Dimension, EntityQuery, Op, OrderKey, Transfor
 from .mapping import EntityMapping, FieldMapping
 
 _NEVER = object()
+_CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class BoundTable:
         if converted is None:
             return _NEVER
         if self.is_integer(name) and fm.kind in (Kind.ID, Kind.INT):
+            # Only the canonical spelling names a row: " 12", "012" or full-width "１２"
+            # would otherwise be one more id for the same object.
+            if isinstance(converted, str) and not _CANONICAL_INT.fullmatch(converted):
+                return _NEVER
             try:
                 number = int(converted)
             except (TypeError, ValueError):

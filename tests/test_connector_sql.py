@@ -206,3 +206,9 @@ async def test_unreachable_source_is_source_unavailable() -> None:
         assert not health.ok and health.detail == "SOURCE_UNAVAILABLE"
     finally:
         await c.close()
+
+
+async def test_only_the_canonical_spelling_of_an_id_names_a_row(connector: SqlConnector) -> None:
+    assert await connector.count(q((Condition("id", Op.EQ, "12"),))) == 1
+    for spelling in (" 12", "012", "１２", "1_2", "+12", "12 "):
+        assert await connector.count(q((Condition("id", Op.EQ, spelling),))) == 0, spelling
