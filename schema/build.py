@@ -58,7 +58,9 @@ def _list_field(spec: EntitySpec, connection: Any, filt: Any, order: Any, max_fi
         args["order_by"] = Optional[list[order]]  # noqa: UP045
     return strawberry.field(
         resolver=with_signature(resolve, args, dict.fromkeys(args)),
-        graphql_type=connection,
+        # Nullable, so that a source that cannot answer nulls this list only, not every
+        # other department's data in the same response.
+        graphql_type=Optional[connection],  # noqa: UP045
         description=f"{spec.description} Pages of `first` rows (default 20, at most "
         f"{max_first}) after the opaque cursor `after`.",
     )
