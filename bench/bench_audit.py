@@ -13,6 +13,12 @@ in-process by one that records nothing — only here, never in the hub), in the 
 off, on, ... so drift falls on both. Prints requests/s per round, the medians, and on/off.
 At the end the chain written by the "on" rounds is verified. The machine is shared: read
 medians and the ratio, not single figures.
+
+    .venv/bin/python bench/bench_audit.py --backend postgresql --store-only
+
+times the write path alone (no HTTP, no GraphQL): `AuditStore.append` of a typical entry (a
+list of 20 rows), one writer at a time and `--clients` at once, as appends/s and this
+process's CPU per append — steadier than requests/s when judging a change to the store.
 """
 
 from __future__ import annotations
@@ -31,10 +37,14 @@ from typing import Any
 import httpx
 import uvicorn
 
+from auth.audit import AuditEntry, AuditStore
+from auth.principal import Principal
+from auth.reads import ReadLog
 from auth.tokens import mint_token
 from huitong.app import create_app
 from huitong.demo.config import SECRET_ENV, write_demo_config
 from huitong.demo.generate import DemoUrls, generate
+from huitong.hub import open_store
 from huitong.settings import load_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -121,6 +131,48 @@ async def run_round(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def typical_entry(n: int) -> AuditEntry:
+    reads = ReadLog()
+    reads.note_rows("Payment", [str(20 * n + i) for i in range(20)],
+                    ["id", "amount", "payeeName", "paidAt"], ["payeeName"])
+    principal = Principal("bench", "civil_affairs", "民政局", "330108000000", None, "jwt:bench")
+    return AuditEntry.build(principal, document="{ payments(first: 20) { nodes { id amount "
+                            "payeeName paidAt } } }", variables={"first": 20}, reads=reads,
+                            outcome="ok", duration_ms=3)
+
+
+async def store_only(args: argparse.Namespace) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="huitong-bench-store-"))
+    urls = await fresh_urls(args.backend, directory)
+    engine = open_store(urls["hub"])  # as the hub opens it
+    try:
+        store = AuditStore(engine)
+        await store.ensure_schema()
+        print(f"{args.backend}: AuditStore.append, {args.appends} appends per line")
+        for writers in (1, args.clients):
+            entries = [typical_entry(n) for n in range(args.appends)]
+            for entry in entries[:20]:
+                await store.append(entry)  # warm: connections, prepared statements
+            queue = iter(entries[20:])  # shared: each writer takes the next entry
+
+            async def writer(queue: Any) -> None:
+                for entry in queue:
+                    await store.append(entry)
+
+            cpu, started = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(writer(queue) for _ in range(writers)))
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            done = len(entries) - 20
+            print(f"{writers:3} writers: {done / elapsed:8.0f} appends/s, "
+                  f"{1000 * cpu / done:.3f} ms CPU per append")
+        report = await store.verify()
+        print(f"chain {'verifies' if report.ok else 'BROKEN'} ({report.checked} records)")
+    finally:
+        await engine.dispose()
+        if args.backend == "postgresql":
+            await drop(urls)
+
+
 async def main(args: argparse.Namespace) -> None:
     directory = Path(tempfile.mkdtemp(prefix="huitong-bench-audit-"))
     urls = await fresh_urls(args.backend, directory)
@@ -191,4 +243,8 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=4, help="rounds per mode")
     parser.add_argument("--port", type=int, default=8766)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--store-only", action="store_true",
+                        help="time AuditStore.append alone (no HTTP)")
+    parser.add_argument("--appends", type=int, default=2000)
+    arguments = parser.parse_args()
+    asyncio.run(store_only(arguments) if arguments.store_only else main(arguments))
