@@ -9,9 +9,10 @@ The rule keeps an inspector from learning about rows outside what it may read it
   the caller could not read itself: the caller reads that entity, without static row conditions
   (a `where` it lacks could hide rows the reader saw), and either reads it with `rows = "all"`,
   or the reader's role reads it within its jurisdiction and that jurisdiction lies inside the
-  caller's. Otherwise the read is shown with its count and fields, and its ids are
-  withheld — and so is their digest, which for a few small ids is found by trying them all. Ids of `AuditRecord` reads (someone read the audit trail) are seqs, shown when the
-  reader's jurisdiction lies inside the caller's.
+  caller's. Otherwise the read is shown with its count and fields, and its ids are withheld,
+  and so is their digest (for a few small ids it is found by trying them all). Ids of
+  `AuditRecord` reads (someone read the audit trail) are seqs, shown when the reader's
+  jurisdiction lies inside the caller's.
 - `accessHistory` answers only for a row the caller can see (the resolver looks it up through
   the scoped gateway first; a hidden row answers like a missing one). Reads that listed the row
   are shown whoever made them — that is the question asked. Reads kept only as a digest (too
