@@ -72,6 +72,8 @@ def show(role_name: str, config: Path, sdl: bool) -> None:
     console.print(f"limits: first ≤ {limits.max_first}, nested lists ≤ {limits.max_list}, "
                   f"depth ≤ {limits.max_depth}, aliases ≤ {limits.max_aliases}, "
                   f"tokens ≤ {limits.max_tokens}; aggregates: minimum group {role.min_group_size}")
+    oversight = ", ".join(sorted(role.oversight)) or "none"
+    console.print(f"audit oversight queries: {oversight}")
     table = Table("entity", "access", "rows", "masked", "filter / order / group")
     for name in ENTITIES:
         grant = role.grant(name)
