@@ -26,7 +26,8 @@ PAYMENT_API: dict[str, Any] = {
     "items": "data.rows",
     "total": "data.total",
     "pushdown": {
-        "regionCode_within": "qhdm", "status_eq": "zfzt", "method_eq": "zffs", "id_in": "ids",
+        "regionCode_within": "qhdm", "status_eq": "zfzt", "status_in": "zfzt",
+        "method_eq": "zffs", "id_in": "ids",
         "id_eq": "zfid",
         "economicCode_eq": "jjkm", "budgetIndicatorId_in": "zbids",
         "reimbursementId_in": "bxdids",
@@ -52,7 +53,8 @@ SUBSIDY_API: dict[str, Any] = {
     "path": "/btff",
     "items": "data.rows",
     "total": "data.total",
-    "pushdown": {"regionCode_within": "qhdm", "published_eq": "gs", "period_eq": "ssq",
+    "pushdown": {"regionCode_within": "qhdm", "published_eq": "gs", "published_in": "gs",
+                 "period_eq": "ssq",
                  "result_eq": "jg", "id_in": "ids", "id_eq": "ffid",
                  "recipientIdNumber_in": "sfzhs"},
     "fields": {

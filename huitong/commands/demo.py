@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -103,6 +104,8 @@ def demo(port: int, host: str, api_port: int, data_dir: Path, scale: int, seed: 
                                agency=agency, ttl_seconds=12 * 3600)
             click.echo(f"\n  {role} ({agency}, {region}):\n  {token}")
         click.echo("")
+        # One INFO line per request to the disclosure service would drown the hub's log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         run_server(settings, host, port)
     finally:
         api.stop()

@@ -28,6 +28,7 @@ DISCLOSURE: Final[dict[str, Any]] = {
     "pushdown": {
         "regionCode_within": "xzqh",
         "status_eq": "zt",
+        "status_in": "zt",                          # e.g. zt=20,30
         "domain_eq": "gklx",
         "period_eq": "gkqj",
         "id_in": "ids",

@@ -51,6 +51,9 @@ def encoder(mapping: EntityMapping, when: Callable[[dt.datetime], str]
         item: dict[str, Any] = {}
         for name, fm in mapping.fields.items():
             value = _json(fm.to_source(row.get(name)), when)
+            if fm.kind is Kind.ID and isinstance(value, str) and value.isdigit() \
+                    and str(int(value)) == value:
+                value = int(value)  # numbered records, as such APIs send them
             *parents, leaf = fm.source.split(".")
             target = item
             for part in parents:
@@ -85,12 +88,14 @@ class Resource:
     def from_mapping(cls, entity: str, spec: Mapping[str, Any], rows: Iterable[Row],
                      when: Callable[[dt.datetime], str]) -> Resource:
         mapping = entity_mapping(entity, spec)
-        filters = {}
+        filters: dict[str, Filter] = {}
         for key, target in spec.get("pushdown", {}).items():
             field_name, _, op = key.partition("_")
             param = target if isinstance(target, str) else target["param"]
             fmt = None if isinstance(target, str) else target.get("format")
-            filters[param] = _filter(mapping.fields[field_name], op, fmt)
+            # One parameter may serve both `eq` and `in`: the list form reads both.
+            if param not in filters or op == "in":
+                filters[param] = _filter(mapping.fields[field_name], op, fmt)
         sort = spec.get("sort", {})
         return cls(spec["path"], list(rows), encoder(mapping, when), filters,
                    {api: field for field, api in sort.get("fields", {}).items()})
