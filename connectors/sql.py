@@ -157,8 +157,17 @@ class SqlConnector(Connector):
         """Run on a pooled connection, turning driver failures into stable source errors."""
         try:
             async with asyncio.timeout(self.timeout):
-                async with self.engine.connect() as conn:
+                conn = self.engine.connect()
+                try:
+                    await conn.start()
+                except SQLAlchemyError as exc:
+                    # Whatever stops a connection (refused, database gone or closed to
+                    # connections, too many clients) means the source is unavailable.
+                    raise SourceUnavailable(self.name, type(exc).__name__) from exc
+                try:
                     return await work(conn)
+                finally:
+                    await conn.close()
         except TimeoutError as exc:
             raise SourceTimeout(self.name, f"no answer within {self.timeout}s") from exc
         except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:

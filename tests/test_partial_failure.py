@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from huitong.app import create_app
 from huitong.demo import disclosure_api
@@ -42,16 +41,6 @@ QUERY = """{
 DRIVER_WORDS = ("asyncpg", "sqlalchemy", "httpx", "ConnectError", "Errno", "refused",
                 "127.0.0.1", "postgres", "OperationalError", "DBAPIError", "TimeoutError",
                 "ReadTimeout", "/gkxx", "cw_zfmx")
-UNREACHABLE_AS_SOURCE_ERROR = (
-    "the sql connector reports a PostgreSQL database that refuses connections (or no longer "
-    "exists) as SOURCE_ERROR: asyncpg raises a plain DBAPIError on connect, which "
-    "connectors/sql.py _run does not map to SOURCE_UNAVAILABLE")
-
-
-class KnownBug(AssertionError):
-    """A found, unfixed difference from the contract (the xfail reason names it)."""
-
-
 @dataclass
 class MixedHub:
     hub: DemoHub
@@ -192,7 +181,6 @@ async def _admin(sql: str, database: str | None = None) -> None:
         await conn.close()
 
 
-@pytest.mark.xfail(strict=True, raises=KnownBug, reason=UNREACHABLE_AS_SOURCE_ERROR)
 async def test_postgresql_source_unreachable_and_back(tmp_path: Path,
                                                       pg_databases: PostgresDatabases) -> None:
     require_postgres()
@@ -214,8 +202,7 @@ async def test_postgresql_source_unreachable_and_back(tmp_path: Path,
         finally:
             await _admin(f'ALTER DATABASE "{finance}" ALLOW_CONNECTIONS true')
         await recovered(hub, healthy)
-    if codes != {"SOURCE_UNAVAILABLE"}:
-        raise KnownBug(f"an unreachable database answered {sorted(codes)}")
+    assert codes == {"SOURCE_UNAVAILABLE"}, f"an unreachable database answered {sorted(codes)}"
 
 
 async def test_postgresql_source_times_out_while_a_table_is_locked(
