@@ -75,7 +75,9 @@ async def spending_summary(
     groups = await Gateway(ctx).aggregate(query)
     result = []
     for g in groups:
+        # Keys not grouped on are null (the schema says so), not missing attributes.
         row = {
+            **dict.fromkeys(d.key for d in DIMENSIONS.values()),
             "count": g["count"],
             "totalAmount": g["total"],
             **{d.key: g[d.key] for d in dims},

@@ -134,7 +134,8 @@ def _spending_field(ns: RoleNamespace, role: RolePolicy) -> Any | None:
                   if role.min_group_size > 1 else "")
     return strawberry.field(
         resolver=with_signature(resolve, args, defaults),
-        graphql_type=list[group_type],  # type: ignore[valid-type]
+        # Nullable: a finance source that cannot answer nulls this field, not the response.
+        graphql_type=Optional[list[group_type]],  # type: ignore[valid-type]  # noqa: UP045
         description="Payments grouped at the source by the given dimensions (REGION at "
         "`regionLevel`, default TOWNSHIP)." + suppressed,
     )

@@ -63,7 +63,8 @@ def _subtree_field(ns: RoleNamespace, rel: RelationSpec) -> Any:
         args["order_by"] = Optional[list[order]]  # type: ignore[valid-type]  # noqa: UP045
     return strawberry.field(
         resolver=with_signature(resolve, args, dict.fromkeys(args), root=True),
-        graphql_type=ns.get(f"{rel.target}Connection"),
+        # Nullable: a source that cannot answer nulls this region's list, not the region.
+        graphql_type=Optional[ns.get(f"{rel.target}Connection")],  # noqa: UP045
         description=rel.description + " Paged like the root list.",
     )
 

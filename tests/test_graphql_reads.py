@@ -198,3 +198,12 @@ async def test_region_subtree_connections_are_batched_and_exact(demo_hub: DemoHu
             {"code": child["code"]}, role=INSPECTOR)
         assert child["payments"] == root["payments"]
         assert all(n["regionCode"].startswith(prefix) for n in child["payments"]["nodes"])
+
+
+async def test_spending_keys_not_grouped_on_are_null(demo_hub: DemoHub) -> None:
+    data = await demo_hub.data("""{ spendingSummary(groupBy: [REGION], regionLevel: COUNTY) {
+      regionCode month method category count } }""", role=INSPECTOR)
+    groups = data["spendingSummary"]
+    assert groups and all(g["regionCode"] for g in groups)
+    assert all(g["month"] is None and g["method"] is None and g["category"] is None
+               for g in groups)
