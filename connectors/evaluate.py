@@ -20,6 +20,7 @@ from auth.query import Condition, Dimension, EntityQuery, Op, OrderKey, Partitio
 
 from .base import Row
 from .mapping import to_canonical
+from .sql_compile import ID_SORT_WIDTH
 
 PARTITION_KEY = "_partition"
 # Grass-roots sources keep local wall-clock time; China has had one offset, no DST, since 1991.
@@ -60,18 +61,15 @@ def field_key(entity: str, name: str) -> Callable[[Any], Any]:
 
 
 def sort_key(kind: Kind, enum: str | None = None) -> Callable[[Any], Any]:
-    """Non-NULL values in a total order; digit-only ids compare as numbers, like the APIs
-    that number their records; enum values in the order the catalog declares them (a
-    lifecycle such as DRAFT → PUBLISHED), as the SQL connector orders them too."""
+    """Non-NULL values in a total order, as the SQL connector orders them too: ids as
+    right-aligned text (numbers in numeric order, like the APIs that number their records),
+    enum values in the order the catalog declares them (a lifecycle: DRAFT → PUBLISHED)."""
     if kind is Kind.ENUM and enum is not None:
         rank = {value: i for i, value in enumerate(ENUMS[enum])}
         return lambda value: rank.get(value, len(rank))
     if kind is Kind.ID:
-        def id_key(value: Any) -> tuple[int, Any]:
-            text = str(value)
-            return (0, int(text)) if text.isascii() and text.isdigit() else (1, text)
-
-        return id_key
+        # As the SQL connector sorts ids kept as text.
+        return lambda value: str(value).rjust(ID_SORT_WIDTH)
     return lambda value: value
 
 

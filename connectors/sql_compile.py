@@ -19,6 +19,7 @@ from auth.query import Condition, Dimension, EntityQuery, Op, OrderKey, Transfor
 from .mapping import EntityMapping, FieldMapping
 
 _NEVER = object()
+ID_SORT_WIDTH = 40
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
@@ -132,6 +133,8 @@ class BoundTable:
         """What a field sorts by: its column, or for an enum its rank in the catalog's
         declared order (a lifecycle, not the source's codes or the names' spelling)."""
         spec = ENTITIES[self.mapping.entity].fields[name]
+        if spec.kind is Kind.ID and self.is_text(name):
+            return self._padded(self.column(name))
         if spec.kind is not Kind.ENUM or spec.enum is None:
             return self.column(name)
         ranks = [(self.bind_value(name, value), i) for i, value in enumerate(ENUMS[spec.enum])]
@@ -140,8 +143,17 @@ class BoundTable:
         return sa.case(*((self.column(name) == code, rank) for code, rank in whens),
                        else_=sa.literal_column(str(len(ranks))))
 
+    def _padded(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        # Ids kept as text sort like numbers when they are numbers ('9' before '10'), as
+        # integer keys do and as `connectors.evaluate` orders them: right-aligned text.
+        if self.dialect == "sqlite":
+            return sa.func.printf(sa.literal_column(f"'%{ID_SORT_WIDTH}s'"), col)
+        return sa.func.lpad(col, sa.literal_column(str(ID_SORT_WIDTH)), sa.literal_column("' '"))
+
     def sort_value(self, name: str, value: Any) -> Any:
         spec = ENTITIES[self.mapping.entity].fields[name]
+        if spec.kind is Kind.ID and self.is_text(name):
+            return str(value).rjust(ID_SORT_WIDTH)
         if spec.kind is Kind.ENUM and spec.enum is not None:
             values = ENUMS[spec.enum]
             return values.index(value) if value in values else len(values)

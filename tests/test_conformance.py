@@ -9,10 +9,9 @@ the all-SQL hub gives: rows and their order, masking, ids and cursors along whol
 counts, filters, relations across sources, lookups, spending groups and error codes. On
 SQLite and on PostgreSQL (sources and hub stores on the backend).
 
-Differences the suite has found and that are not fixed yet are listed in `KNOWN`, as strict
-xfails: fixing one turns its cases into failures here, and the entry goes with the fix. For
-page walks, `test_kind_serves_the_same_rows` still checks that such a kind serves exactly the
-same rows (scope, masking, filters, counts), whatever their order.
+For page walks, `test_kind_serves_the_same_rows` also checks the set of rows served
+(scope, masking, filters, counts) whatever their order, so that an ordering difference and a
+scope difference read differently when one appears.
 """
 
 from __future__ import annotations
@@ -40,36 +39,6 @@ from .conftest import BACKENDS, PostgresDatabases, fresh_database_url, require_p
 
 CASES = all_cases()
 KINDS = ("rest", "file")
-
-ID_ORDER = ("the file store keeps ids as text and orders '10' before '9'; sql and rest order "
-            "digit ids as numbers (connectors.evaluate.sort_key)")
-# case name → {kind: reason}; "sql" marks the reference answer itself. Backend-specific
-# entries are keyed (case, backend).
-_ID_CASES = (
-    "disclosures-walk-discipline_inspector", "disclosures-walk-civil_affairs",
-    "disclosures-walk-public", "disclosures-filter-domain-order-period",
-    "disclosures-filter-title", "disclosures-region-subtree", "subsidies-walk-discipline_inspector",
-    "subsidies-walk-civil_affairs", "subsidies-walk-finance_officer", "subsidies-walk-public",
-    "residents-with-subsidies", "residents-with-subsidies-inspector",
-    "payments-walk-discipline_inspector", "payments-walk-civil_affairs",
-    "payments-walk-finance_officer", "payments-order-payee-name",
-    "budget-indicators-with-payments", "disclosures-order-status-domain",
-)
-KNOWN: dict[Any, dict[str, str]] = {
-    **{name: {"file": ID_ORDER} for name in _ID_CASES},
-    ("disclosures-filter-published-window", "postgresql"): {"file": ID_ORDER},
-    ("disclosures-filter-published-window", "sqlite"): {"file": ID_ORDER},
-}
-
-
-def known(request: pytest.FixtureRequest, hubs: Hubs, case: Case, kind: str,
-          reasons: tuple[str, ...] = (ID_ORDER,)) -> None:
-    """Mark a known, unfixed difference (one of `reasons`) as a strict xfail."""
-    for key in (case.name, (case.name, hubs.backend)):
-        reason = KNOWN.get(key, {}).get(kind)
-        if reason in reasons:
-            request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
 
 @dataclass
 class Hubs:
@@ -142,7 +111,6 @@ async def test_reference_answer_is_meaningful(request: pytest.FixtureRequest, hu
                                               case: Case) -> None:
     """The SQL hub's answer has rows (or the expected error): equal empty answers prove
     nothing."""
-    known(request, hubs, case, "sql")
     answer = await hubs.answer("sql", case)
     for response in answer:
         assert response["status"] == 200, response
@@ -161,7 +129,6 @@ async def test_reference_answer_is_meaningful(request: pytest.FixtureRequest, hu
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 async def test_kind_answers_exactly_as_sql(request: pytest.FixtureRequest, hubs: Hubs,
                                            case: Case, kind: str) -> None:
-    known(request, hubs, case, kind)
     expected = await hubs.answer("sql", case)
     actual = await hubs.answer(kind, case)
     difference = first_difference(expected, actual)
