@@ -6,6 +6,7 @@ masking and the read log cannot be skipped by any path.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -22,9 +23,16 @@ from .context import RequestContext
 from .errors import source_failed
 
 
-def _denied(exc: AccessDenied) -> GraphQLError:
-    return GraphQLError("This query is not permitted for your role.",
-                        extensions={"code": "FORBIDDEN"})
+@contextlib.contextmanager
+def _caller_errors() -> Iterator[None]:
+    """Refusals and source failures as the GraphQL errors callers see (stable codes only)."""
+    try:
+        yield
+    except AccessDenied:
+        raise GraphQLError("This query is not permitted for your role.",
+                           extensions={"code": "FORBIDDEN"}) from None
+    except SourceError as exc:
+        raise source_failed(exc) from None
 
 
 def _relation_keys(entity: str) -> tuple[str, ...]:
@@ -88,17 +96,13 @@ class Gateway:
         `row["_keys"]`, for the hub's own joins only (no GraphQL field reads it). Rows past
         `page_size` (per partition) only tell a page whether more follow: the caller never
         sees them, so they are not noted as read."""
-        try:
+        with _caller_errors():
             scoped = self.ctx.scoper.scope(query, via)
-        except AccessDenied as exc:
-            raise _denied(exc) from None
-        # Filtering on a field reads it too (a count or an empty page answers "is it there?").
-        self._check_purpose(query.entity, [*(f for f in query.fields if f not in scoped.masks),
-                                           *_filtered(query)])
-        try:
+            # Filtering on a field reads it too (a count or an empty page answers "is it
+            # there?").
+            self._check_purpose(query.entity, [
+                *(f for f in query.fields if f not in scoped.masks), *_filtered(query)])
             rows = await self._connector(query.entity).fetch(scoped)
-        except SourceError as exc:
-            raise source_failed(exc) from None
         join_keys = [k for k in (*keys, *_relation_keys(query.entity)) if k in scoped.masks]
         if join_keys:
             for row in rows:
@@ -109,44 +113,32 @@ class Gateway:
         return rows
 
     async def count(self, query: EntityQuery) -> int:
-        try:
+        with _caller_errors():
             scoped = self.ctx.scoper.scope(query)
             self._check_purpose(query.entity, _filtered(query))
             count = await self._connector(query.entity).count(scoped)
-        except AccessDenied as exc:
-            raise _denied(exc) from None
-        except SourceError as exc:
-            raise source_failed(exc) from None
         self.ctx.reads.note_aggregate(query.entity, _filtered(query))
         return count
 
     async def count_partitioned(
         self, query: EntityQuery, via: Relation | None = None
     ) -> Mapping[Any, int]:
-        try:
+        with _caller_errors():
             scoped = self.ctx.scoper.scope(query, via)
             self._check_purpose(query.entity, _filtered(query))
             counts = await self._connector(query.entity).count_partitioned(scoped)
-        except AccessDenied as exc:
-            raise _denied(exc) from None
-        except SourceError as exc:
-            raise source_failed(exc) from None
         self.ctx.reads.note_aggregate(query.entity, _filtered(query))
         return counts
 
     async def aggregate(self, query: AggregateQuery) -> list[Row]:
         self._check_purpose(query.entity, [query.sum_field, *(d.field for d in query.group_by)])
-        try:
+        with _caller_errors():
             scoped = self.ctx.scoper.scope_aggregate(query)
             connector = self._connector(query.entity)
             groups = await connector.aggregate(scoped)
             if scoped.min_group_size > 1 and query.where:
                 whole = await connector.aggregate(self.ctx.scoper.complement(scoped))
                 groups = _without_small_complements(groups, whole, query, scoped.min_group_size)
-        except AccessDenied as exc:
-            raise _denied(exc) from None
-        except SourceError as exc:
-            raise source_failed(exc) from None
         self.ctx.reads.note_aggregate(
             query.entity, [query.sum_field, *(d.field for d in query.group_by)]
         )
