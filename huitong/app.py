@@ -90,11 +90,15 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        started_at, started = datetime.now(UTC), time.perf_counter()
         try:
             principal = await self.hub.authenticator.authenticate(
                 request.headers.get("authorization"), request.headers.get(PURPOSE_HEADER)
             )
         except InvalidCredentials as exc:
+            if self.hub.recorder is not None:
+                await self.hub.recorder.record_refused(
+                    exc.code, started_at, round((time.perf_counter() - started) * 1000, 3))
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
             await graphql_error_response(exc.status, exc.message, exc.code, headers)(
                 scope, receive, send)

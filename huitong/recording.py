@@ -22,6 +22,8 @@ from .http import Refused
 
 log = logging.getLogger("huitong.audit")
 
+# Who a refused credential claimed to be is not known, and must not be taken from it.
+REFUSED = Principal(subject="unauthenticated", role="none", credential="refused")
 DENIED_CODES = frozenset({"FORBIDDEN", "PURPOSE_REQUIRED", "UNAUTHENTICATED"})
 
 
@@ -45,6 +47,19 @@ class AuditRecorder:
     def __init__(self, store: AuditStore, config: AuditConfig) -> None:
         self.store = store
         self.config = config
+
+    async def record_refused(self, code: str, started_at: datetime, duration_ms: float) -> None:
+        """Note a request turned away before any execution (a credential that did not
+        verify): who tried cannot be known, but that someone did is worth keeping. Nothing is
+        served either way, so a store failure here is only logged."""
+        try:
+            entry = AuditEntry.build(
+                REFUSED, document="", outcome="denied", duration_ms=duration_ms,
+                errors=[code], at=started_at,
+            )
+            await self.store.append(entry)
+        except Exception:
+            log.exception("audit record of a refused request could not be written")
 
     async def record(
         self,
