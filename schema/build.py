@@ -22,6 +22,7 @@ from resolvers.spending import allowed_dimensions, spending_summary
 
 from .entities import connection_types, entity_type, exposed_entities
 from .enums import CATALOG_ENUMS
+from .execution import RecordExecutionContext
 from .extensions.errors import MaskUnexpectedErrors
 from .extensions.validation import RoleValidation, role_rules
 from .inputs import filter_input, order_input, scalar_annotation
@@ -141,7 +142,10 @@ def _spending_field(ns: RoleNamespace, role: RolePolicy) -> Any | None:
     )
 
 
-def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawberry.Schema:
+def build_role_schema(
+    role: RolePolicy, *, production: bool = False, fast_rows: bool = True
+) -> strawberry.Schema:
+    """`fast_rows=False` keeps graphql-core's general path for every field (tests compare)."""
     ns = RoleNamespace(role.name)
     node_interface = ns.add_type("Node", {"id": strawberry.ID}, decorator=strawberry.interface,
                                  description="An object with a global id.")
@@ -169,6 +173,7 @@ def build_role_schema(role: RolePolicy, *, production: bool = False) -> strawber
                                                                 "public"))
     return HubSchema(
         query=query_type,
+        execution_context_class=RecordExecutionContext if fast_rows else None,
         types=types,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
         extensions=[

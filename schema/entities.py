@@ -13,6 +13,7 @@ from resolvers.lists import region_page
 from resolvers.records import Edge, Page, PageInfo, Record
 from resolvers.relations import load_many, load_one
 
+from .execution import GLOBAL_ID_MARK
 from .inputs import scalar_annotation
 from .namespace import RoleNamespace, with_signature
 
@@ -20,6 +21,8 @@ from .namespace import RoleNamespace, with_signature
 def _id_field() -> Any:
     def resolve_id(root: Record) -> strawberry.ID:
         return strawberry.ID(root.global_id)
+
+    setattr(resolve_id, GLOBAL_ID_MARK, True)  # `RecordExecutionContext` may read it directly
 
     return strawberry.field(resolver=resolve_id, description="Opaque global id.")
 
