@@ -69,15 +69,21 @@ async def load_one(info: Info[Any, Any], parent: Record, relation: str) -> Recor
     value = _local_key(parent, rel)
     if value is None:
         return None
-    fields = fields_for(rel.target, current_selections(info))
-    via = Relation(entity, relation)
-    gateway = Gateway(ctx)
+    # Every row under the same field asks the same loader: find it once per field node.
+    node_key = ("one@", *(id(n) for n in info._raw_info.field_nodes))
+    one = ctx.loaders.get(node_key)
+    if one is None:
+        fields = fields_for(rel.target, current_selections(info))
+        via = Relation(entity, relation)
+        gateway = Gateway(ctx)
 
-    async def batch(keys: list[Any]) -> list[Record | None]:
-        grouped = await _rows_by_key(gateway, rel.target, fields, rel.remote, keys, via)
-        return [Record(rel.target, grouped[k][0]) if grouped.get(k) else None for k in keys]
+        async def batch(keys: list[Any]) -> list[Record | None]:
+            grouped = await _rows_by_key(gateway, rel.target, fields, rel.remote, keys, via)
+            return [Record(rel.target, grouped[k][0]) if grouped.get(k) else None
+                    for k in keys]
 
-    result: Record | None = await loader(ctx, ("one", entity, relation, fields), batch).load(value)
+        one = ctx.loaders[node_key] = loader(ctx, ("one", entity, relation, fields), batch)
+    result: Record | None = await one.load(value)
     return result
 
 
@@ -92,6 +98,11 @@ async def load_many(
         return []
     limit = check_first(first if first is not None else ctx.role.limits.max_list,
                         ctx.role.limits.max_list)
+    node_key = ("many@", limit, *(id(n) for n in info._raw_info.field_nodes))
+    found = ctx.loaders.get(node_key)
+    if found is not None:
+        cached: list[Record] = await found.load(value)
+        return cached
     fields = fields_for(rel.target, current_selections(info))
     gateway = Gateway(ctx)
     via = Relation(entity, relation)
@@ -108,7 +119,7 @@ async def load_many(
         async def batch(keys: list[Any]) -> list[list[Record]]:
             return await _through_link(gateway, rel, via, fields, keys, limit)
 
-    many = loader(ctx, ("many", entity, relation, fields, limit), batch)
+    many = ctx.loaders[node_key] = loader(ctx, ("many", entity, relation, fields, limit), batch)
     result: list[Record] = await many.load(value)
     return result
 
