@@ -49,12 +49,14 @@ def _reader(field_def: Any) -> Callable[[Record], Any] | None:
 class RecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
+        self._plans: dict[tuple[Any, ...], Plan | None] = {}
 
     def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Plan | None:
-        cached = self._plans.get(id(fields))
-        if cached is not None and cached[0] is fields:
-            return cached[1]
+        # graphql-core collects a new field set for every object; the AST nodes in it are
+        # the same for all objects under one field, so they key the plan.
+        key = (parent_type.name, *(id(details[0].node) for details in fields.values()))
+        if key in self._plans:
+            return self._plans[key]
         fast: list[FastField] = []
         rest: GroupedFieldSet = {}
         for response_name, details in fields.items():
@@ -72,7 +74,7 @@ class RecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
             assert isinstance(leaf, GraphQLLeafType)
             fast.append((response_name, reader, leaf.serialize, nullable))
         plan = (fast, rest) if fast else None
-        self._plans[id(fields)] = (fields, plan)
+        self._plans[key] = plan
         return plan
 
     def execute_fields(
