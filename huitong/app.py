@@ -27,7 +27,7 @@ from auth.authenticate import PURPOSE_HEADER, InvalidCredentials
 from auth.principal import Principal
 from resolvers.context import RequestContext
 
-from .http import HardenedGraphQL, graphql_error_response
+from .http import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
 from .settings import Settings
 
@@ -66,7 +66,8 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
         started = time.perf_counter()
         result = await super().execute_single(request, request_adapter, sub_response,
                                               context, root_value, request_data)
-        assert self.hub.recorder is not None  # opened by the lifespan before any request
+        if self.hub.recorder is None:  # the lifespan opens it before any request; fail closed
+            raise Refused(503, "AUDIT_UNAVAILABLE", "The audit trail is not open.")
         await self.hub.recorder.record(
             context.principal, document=request_data.query or "",
             operation_name=request_data.operation_name, variables=request_data.variables,
