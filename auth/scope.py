@@ -81,6 +81,11 @@ class Scoper:
             raise AccessDenied(f"sum of {query.entity}.{query.sum_field} is not granted")
         return ScopedAggregate(query, self.row_scope(grant), self.role.min_group_size)
 
+    def unsuppressed(self, scoped: ScopedAggregate) -> ScopedAggregate:
+        """The same query with every group, small ones included: for the hub's own
+        suppression (`auth.suppression`), which needs their sizes (never returned)."""
+        return ScopedAggregate(scoped.query, scoped.scope, 1)
+
     def complement(self, scoped: ScopedAggregate) -> ScopedAggregate:
         """The same groups without the caller's filters and without suppression: for the hub
         to see which filtered groups could be recovered by differencing (never returned)."""

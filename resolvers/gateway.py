@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -17,6 +17,7 @@ from auth.catalog import ENTITIES
 from auth.masking import apply_masks
 from auth.query import AggregateQuery, EntityQuery
 from auth.scope import AccessDenied, Relation
+from auth.suppression import suppress
 from connectors.base import Connector, Row, SourceError, SourceUnavailable
 
 from .context import RequestContext
@@ -61,15 +62,12 @@ def clear_value(row: Row, name: str) -> Any:
     return keys[name] if keys and name in keys else row.get(name)
 
 
-def _without_small_complements(
-    groups: list[Row], whole: list[Row], query: AggregateQuery, k: int
-) -> list[Row]:
+def _small_complement(whole: list[Row], query: AggregateQuery, k: int) -> Callable[[Row], bool]:
     """Complementary suppression. Where a filter leaves out fewer than k rows of a group,
-    the unfiltered summary minus this one would reveal those few rows: drop such groups."""
+    the unfiltered summary minus this one would reveal those few rows: such groups hide."""
     keys = [d.key for d in query.group_by]
     totals = {tuple(g[key] for key in keys): g["count"] for g in whole}
-    return [g for g in groups
-            if not 0 < totals.get(tuple(g[key] for key in keys), 0) - g["count"] < k]
+    return lambda g: 0 < totals.get(tuple(g[key] for key in keys), 0) - g["count"] < k
 
 
 class Gateway:
@@ -135,10 +133,20 @@ class Gateway:
         with _caller_errors():
             scoped = self.ctx.scoper.scope_aggregate(query)
             connector = self._connector(query.entity)
-            groups = await connector.aggregate(scoped)
-            if scoped.min_group_size > 1 and query.where:
-                whole = await connector.aggregate(self.ctx.scoper.complement(scoped))
-                groups = _without_small_complements(groups, whole, query, scoped.min_group_size)
+            k = scoped.min_group_size
+            if k <= 1:
+                groups = await connector.aggregate(scoped)
+            else:
+                every = await connector.aggregate(self.ctx.scoper.unsuppressed(scoped))
+                if query.limit is not None and len(every) >= query.limit:
+                    # Suppression must see every group to be sound.
+                    raise GraphQLError("Too many groups for a suppressed summary; group more "
+                                       "coarsely.", extensions={"code": "BAD_USER_INPUT"})
+                hide: Callable[[Row], bool] | None = None
+                if query.where:
+                    whole = await connector.aggregate(self.ctx.scoper.complement(scoped))
+                    hide = _small_complement(whole, query, k)
+                groups = suppress(every, query.group_by, k, hide)
         self.ctx.reads.note_aggregate(
             query.entity, [query.sum_field, *(d.field for d in query.group_by)]
         )
