@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from auth.query import ScopedAggregate, ScopedQuery
 
@@ -49,6 +49,18 @@ class SourceMisconfigured(SourceError):
 
 class MappingError(ValueError):
     """A source mapping that does not fit the catalog or the source; stops start-up."""
+
+
+class SourceLike(Protocol):
+    """What a connector factory needs of `huitong.settings.SourceSettings` (no import
+    upward): the source's name, its options from huitong.toml, and where they were read."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+    @property
+    def where(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,9 @@ import glob
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from .base import MappingError
+from .base import MappingError, SourceLike
 from .mapping import EntityMapping
 
 MAPPING_KEYS = ("file", "sheet", "header_row")
@@ -34,15 +34,9 @@ _SOURCE_KEYS = {"kind", "mapping", "entities", "path", "encoding", "delimiter",
                 "import_on_open"}
 
 
-class FileSourceLike(Protocol):
-    """What the connector needs of `huitong.settings.SourceSettings` (no import upward)."""
+class FileSourceLike(SourceLike, Protocol):
+    """A source whose paths are read relative to the configuration file."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def options(self) -> Mapping[str, Any]: ...
-    @property
-    def where(self) -> str: ...
     def resolve_path(self, value: str) -> Path: ...
 
 

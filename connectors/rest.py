@@ -27,6 +27,7 @@ from .base import (
     MappingError,
     Row,
     SourceError,
+    SourceLike,
     SourceMisconfigured,
     SourceQueryTooBroad,
     SourceTimeout,
@@ -37,7 +38,6 @@ from .rest_config import (
     MAPPING_KEYS,
     Endpoint,
     RestOptions,
-    SourceLike,
     parse_endpoint,
     parse_options,
 )

@@ -26,7 +26,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from auth.query import Op
 
@@ -43,17 +43,6 @@ _SOURCE_KEYS = {
 }
 _PAGINATION_KEYS = {"style", "size", "page_param", "size_param", "first_page", "offset_param",
                     "cursor_param", "next"}
-
-
-class SourceLike(Protocol):
-    """What the connector needs of `huitong.settings.SourceSettings` (no import upward)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def options(self) -> Mapping[str, Any]: ...
-    @property
-    def where(self) -> str: ...
 
 
 @dataclass(frozen=True)
