@@ -75,9 +75,6 @@ class EntitySpec:
     # Internal entities (link tables) exist for policies and connectors, never as GraphQL types.
     exposed: bool = True
 
-    def field(self, name: str) -> FieldSpec:
-        return self.fields[name]
-
 
 ENUMS: Final[MappingProxyType[str, tuple[str, ...]]] = MappingProxyType(
     {
@@ -385,6 +382,3 @@ def _with_region_subtrees(entities: dict[str, EntitySpec]) -> dict[str, EntitySp
 
 ENTITIES: Final = MappingProxyType(_with_region_subtrees(_BASE_ENTITIES))
 
-
-def entity(name: str) -> EntitySpec:
-    return ENTITIES[name]

@@ -51,24 +51,9 @@ def jurisdiction_prefix(code: str) -> str:
     return code[: SEGMENT_ENDS[level_index(code)]]
 
 
-def prefix_for_level(code: str, level: str) -> str:
-    return code[: SEGMENT_ENDS[LEVELS.index(level)]]
-
-
-def subtree_range(code: str) -> tuple[str, str]:
-    """Inclusive low/high codes of the subtree: usable with an index as BETWEEN."""
-    prefix = jurisdiction_prefix(code)
-    pad = 12 - len(prefix)
-    return prefix + "0" * pad, prefix + "9" * pad
-
-
 def parent_code(code: str) -> str | None:
     idx = level_index(code)
     if idx == 0:
         return None
     keep = SEGMENT_ENDS[idx - 1]
     return code[:keep] + "0" * (12 - keep)
-
-
-def contains(outer: str, inner: str) -> bool:
-    return inner.startswith(jurisdiction_prefix(outer))
