@@ -16,6 +16,7 @@ from auth.principal import Principal
 from auth.query import Condition, EntityQuery, Op, ScopedQuery
 from auth.regions import BadRegionCode, check_region_code
 from auth.scope import Scoper
+from resolvers.ids import from_global_id
 from schema.build import build_role_schema
 
 from ..settings import Settings
@@ -123,8 +124,6 @@ def explain_command(role_name: str, region: str, config: Path, entity: str, row_
         raise click.BadParameter(str(exc), param_hint="--region") from None
     if entity not in ENTITIES or not ENTITIES[entity].exposed:
         raise click.BadParameter(f"no entity {entity!r}", param_hint="ENTITY")
-    from resolvers.ids import from_global_id
-
     decoded = from_global_id(row_id)
     raw_id = decoded[1] if decoded and decoded[0] == entity else row_id
     row = asyncio.run(_fetch_unscoped(settings, entity, raw_id))
