@@ -38,9 +38,9 @@ import httpx
 import uvicorn
 
 from auth.audit import AuditEntry, AuditStore
-from auth.principal import Principal
-from auth.reads import ReadLog
-from auth.tokens import mint_token
+from auth.audit.access_log import ReadLog
+from auth.identity.principal import Principal
+from auth.identity.tokens import mint_token
 from huitong.app import create_app
 from huitong.demo.config import SECRET_ENV, write_demo_config
 from huitong.demo.generate import DemoUrls, generate

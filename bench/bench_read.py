@@ -30,7 +30,7 @@ import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from auth.tokens import mint_token
+from auth.identity.tokens import mint_token
 from huitong.app import create_app
 from huitong.demo.config import SECRET_ENV, write_demo_config
 from huitong.demo.generate import DemoUrls, generate

@@ -1,6 +1,6 @@
 """The one small async interface every connector kind implements, and its errors.
 
-Connectors take only scoped queries (see `auth.query`): the row predicate is already inside
+Connectors take only scoped queries (see `auth.model.query`): the row predicate is already inside
 the query they are given, and they must push it down with everything else.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from auth.query import ScopedAggregate, ScopedQuery
+from auth.model.query import ScopedAggregate, ScopedQuery
 
 Row = dict[str, Any]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from auth.catalog import ENTITIES, Kind
+from auth.model.catalog import ENTITIES, Kind
 
 from .base import MappingError
 

@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from auth.authenticate import PURPOSE_HEADER, InvalidCredentials
-from auth.principal import Principal
+from auth.identity.authenticate import PURPOSE_HEADER, InvalidCredentials
+from auth.identity.principal import Principal
 from resolvers.context import RequestContext
 
-from .http import HardenedGraphQL, Refused, graphql_error_response
+from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
 from .settings import Settings
 

@@ -19,18 +19,18 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from auth.apikeys import ApiKeyStore
+from auth.access.policy import Policy, load_policy
 from auth.audit import NO_RULES, AuditConfig, AuditStore, PurposeRules, purpose_rules
-from auth.authenticate import Authenticator
-from auth.policy import Policy, load_policy
-from auth.tokens import TokenVerifier
+from auth.identity.apikeys import ApiKeyStore
+from auth.identity.authenticate import Authenticator
+from auth.identity.tokens import TokenVerifier
 from connectors.base import Connector
-from connectors.file import FileConnector
+from connectors.file.connector import FileConnector
 from resolvers.context import Sources
 from resolvers.cursors import CursorCodec
 from schema.build import build_schemas
 
-from .recording import AuditRecorder
+from .audit_recorder import AuditRecorder
 from .settings import ConfigError, Settings
 from .sources import build_connectors
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auth.audit import AuditConfig
-from auth.config import AuthConfig
+from auth.identity.config import AuthConfig
 
 MODES = ("development", "production")
 DEFAULT_STORE = "sqlite+aiosqlite:///huitong-data/hub.db"

@@ -6,11 +6,11 @@ import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from connectors import file as file_kind
-from connectors import rest as rest_kind
 from connectors.base import Connector, MappingError
+from connectors.file import connector as file_kind
 from connectors.mapping import EntityMapping, parse_mapping
-from connectors.sql import SqlConnector
+from connectors.rest import connector as rest_kind
+from connectors.sql.connector import SqlConnector
 
 from .settings import ConfigError, SourceSettings
 

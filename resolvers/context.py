@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from auth.access.policy import Policy, RolePolicy
+from auth.access.scope import Scoper
 from auth.audit import NO_RULES, AuditSearch, PurposeRules
-from auth.policy import Policy, RolePolicy
-from auth.principal import Principal
-from auth.reads import ReadLog
-from auth.scope import Scoper
+from auth.audit.access_log import ReadLog
+from auth.identity.principal import Principal
 from connectors.base import Connector
 
 from .cursors import CursorCodec

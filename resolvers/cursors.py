@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from auth.catalog import ENTITIES, Kind
-from auth.query import OrderKey
+from auth.model.catalog import ENTITIES, Kind
+from auth.model.query import OrderKey
 
 
 class InvalidCursor(ValueError):

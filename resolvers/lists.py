@@ -9,18 +9,18 @@ from typing import Any
 
 from strawberry.types.info import Info
 
-from auth.catalog import ENTITIES
-from auth.query import Condition, EntityQuery, Op, OrderKey, Partition
-from auth.regions import jurisdiction_prefix
-from auth.scope import Relation
+from auth.access.scope import Relation
+from auth.model.catalog import ENTITIES
+from auth.model.query import Condition, EntityQuery, Op, OrderKey, Partition
+from auth.model.regions import jurisdiction_prefix
+from connectors.gateway import Gateway
 
 from .context import RequestContext
 from .cursors import InvalidCursor
 from .errors import invalid_cursor
 from .filters import check_first, filter_fields, read_filter, read_order
-from .gateway import Gateway
 from .ids import from_global_id
-from .records import Page, Record
+from .objects import Page, Record
 from .relations import loader as _loader
 from .selection import connection_node_selections, current_selections, fields_for, flatten
 

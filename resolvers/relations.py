@@ -15,14 +15,14 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types.info import Info
 
-from auth.catalog import ENTITIES, RelationSpec
-from auth.query import Condition, EntityQuery, Op, OrderKey, Partition
-from auth.scope import Relation
+from auth.access.scope import Relation
+from auth.model.catalog import ENTITIES, RelationSpec
+from auth.model.query import Condition, EntityQuery, Op, OrderKey, Partition
+from connectors.gateway import Gateway, clear_value
 
 from .context import RequestContext
 from .filters import check_first
-from .gateway import Gateway, clear_value
-from .records import Record
+from .objects import Record
 from .selection import current_selections, fields_for
 
 # SQL engines cap bound parameters; larger key sets are split (rare: parents are paged).

@@ -12,7 +12,7 @@ from typing import Any
 from strawberry.types.info import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from auth.catalog import ENTITIES
+from auth.model.catalog import ENTITIES
 
 from .context import RequestContext
 

@@ -8,13 +8,13 @@ from typing import Any
 
 from strawberry.types.info import Info
 
-from auth.query import AggregateQuery, Dimension, Transform
-from auth.regions import LEVELS, SEGMENT_ENDS
+from auth.model.query import AggregateQuery, Dimension, Transform
+from auth.model.regions import LEVELS, SEGMENT_ENDS
+from connectors.gateway import Gateway
 
 from .context import RequestContext
 from .errors import bad_input
 from .filters import filter_fields, read_filter
-from .gateway import Gateway
 
 ENTITY = "Payment"
 SUM_FIELD = "amount"

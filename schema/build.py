@@ -15,11 +15,12 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
-from auth.catalog import ENTITIES, EntitySpec
-from auth.policy import Policy, RolePolicy
+from auth.access.policy import Policy, RolePolicy
+from auth.model.catalog import ENTITIES, EntitySpec
 from resolvers.lists import list_page, lookup, lookup_global, node
 from resolvers.spending import allowed_dimensions, spending_summary
 
+from .contributions.audit_trail import oversight_fields
 from .entities import connection_types, entity_type, exposed_entities
 from .enums import CATALOG_ENUMS
 from .execution import RecordExecutionContext
@@ -27,7 +28,6 @@ from .extensions.errors import MaskUnexpectedErrors
 from .extensions.validation import RoleValidation, role_rules
 from .inputs import filter_input, order_input, scalar_annotation
 from .namespace import RoleNamespace, with_signature
-from .oversight import oversight_fields
 from .scalars import SCALAR_MAP, Money, RegionCode
 
 log = logging.getLogger("huitong.graphql")

@@ -7,10 +7,10 @@ from typing import Any, Optional
 
 import strawberry
 
-from auth.catalog import ENTITIES, EntitySpec, RelationSpec
-from auth.policy import RolePolicy
+from auth.access.policy import RolePolicy
+from auth.model.catalog import ENTITIES, EntitySpec, RelationSpec
 from resolvers.lists import region_page
-from resolvers.records import Edge, Page, PageInfo, Record
+from resolvers.objects import Edge, Page, PageInfo, Record
 from resolvers.relations import load_many, load_one
 
 from .execution import GLOBAL_ID_MARK

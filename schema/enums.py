@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 
-from auth.catalog import ENUMS
+from auth.model.catalog import ENUMS
 
 
 def _make(name: str, values: tuple[str, ...]) -> Any:

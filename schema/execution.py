@@ -24,7 +24,7 @@ from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.records import Record
+from resolvers.objects import Record
 
 GLOBAL_ID_MARK = "_huitong_global_id"
 

@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 import strawberry
 
-from auth.catalog import ENTITIES, FieldSpec, Kind
-from auth.policy import EntityGrant
+from auth.access.policy import EntityGrant
+from auth.model.catalog import ENTITIES, FieldSpec, Kind
 from resolvers.filters import filter_fields
 
 from .enums import CATALOG_ENUMS, OrderDirection

@@ -9,7 +9,7 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from auth.regions import BadRegionCode, check_region_code
+from auth.model.regions import BadRegionCode, check_region_code
 
 _MONEY = re.compile(r"^-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
 

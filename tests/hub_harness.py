@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from auth.tokens import mint_token
+from auth.identity.tokens import mint_token
 from huitong.app import create_app
 from huitong.demo.config import DEMO_PRINCIPALS, SECRET_ENV, write_demo_config
 from huitong.demo.generate import DemoUrls, generate

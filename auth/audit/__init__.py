@@ -7,16 +7,17 @@ data must not be served (HTTP 503). `PurposeRules` says when a stated purpose is
 
 from __future__ import annotations
 
+from auth.access.purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
+
 from .chain import ALG_HMAC, ALG_SHA256, GENESIS, ChainHasher
 from .config import AuditConfig
 from .errors import AuditUnavailable
 from .export import ExportReport, export_records, generate_signing_key, load_key, verify_export
-from .oversight import AUDIT_ENTITY, OversightScope
-from .purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
-from .record import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
-from .redact import REDACTED, redact
+from .records import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
+from .redaction import REDACTED, redact
 from .search import AccessEvent, AuditSearch
 from .store import AuditStore
+from .trail_scope import AUDIT_ENTITY, OversightScope
 from .verify import ChainProblem, VerifyReport
 
 __all__ = [

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .chain import ALG_SHA256, ChainHasher, parse_content
-from .record import canonical_json
+from .records import canonical_json
 from .store import AuditStore
 
 FORMAT: Final = "huitong-audit-export/1"

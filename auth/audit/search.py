@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .chain import parse_content
 from .errors import AuditUnavailable, brief
-from .record import IDS_DIGEST, AuditEntry, StoredRecord
+from .records import IDS_DIGEST, AuditEntry, StoredRecord
 from .tables import reads_table, records_table
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .chain import GENESIS, ChainHasher
 from .errors import AuditUnavailable, brief
-from .record import AuditEntry, StoredRecord
+from .records import AuditEntry, StoredRecord
 from .search import AuditSearch
 from .tables import HEAD_ID, head_table, metadata, records_table
 from .verify import VerifyReport, verify_chain

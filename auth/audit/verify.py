@@ -23,7 +23,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .chain import GENESIS, ChainHasher, ParsedContent, parse_content
-from .record import AuditEntry
+from .records import AuditEntry
 from .tables import HEAD_ID, head_table, reads_table, records_table
 
 CONTENT_EDITED: Final = "content edited"

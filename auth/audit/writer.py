@@ -22,7 +22,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .chain import ChainHasher, record_content
-from .record import AuditEntry, StoredRecord
+from .records import AuditEntry, StoredRecord
 from .tables import HEAD_ID, head_table, reads_table, records_table
 
 _RECORD_COLUMNS: Final = (

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from auth.apikeys import ApiKeyRecord, ApiKeyStore
-from auth.regions import BadRegionCode, check_region_code
+from auth.identity.apikeys import ApiKeyRecord, ApiKeyStore
+from auth.model.regions import BadRegionCode, check_region_code
 
 DEFAULT_CONFIG = Path("huitong.toml")
 DEFAULT_STORE_URL = "sqlite+aiosqlite:///huitong-data/hub.db"

@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import Connector, Health, MappingError
-from connectors.file import FileConnector
+from connectors.file.connector import FileConnector
 
 from ..settings import ConfigError, Settings, load_settings
 from ..sources import build_connectors

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from auth.tokens import mint_token
+from auth.identity.tokens import mint_token
 
 from ..demo import disclosure_api
 from ..demo.config import DEMO_PRINCIPALS, SECRET_ENV, mixed_sources, write_demo_config

@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from connectors.base import MappingError, SourceError
-from connectors.file import FileConnector, ImportReport
+from connectors.file.connector import FileConnector, ImportReport
 
 from ..settings import ConfigError, Settings, load_settings
 from ..sources import build_connectors

@@ -9,13 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from auth.catalog import ENTITIES
-from auth.explain import explain
-from auth.policy import Policy, PolicyError, RolePolicy, load_policy
-from auth.principal import Principal
-from auth.query import Condition, EntityQuery, Op, ScopedQuery
-from auth.regions import BadRegionCode, check_region_code
-from auth.scope import Scoper
+from auth.access.explain import explain
+from auth.access.policy import Policy, PolicyError, RolePolicy, load_policy
+from auth.access.scope import Scoper
+from auth.identity.principal import Principal
+from auth.model.catalog import ENTITIES
+from auth.model.query import Condition, EntityQuery, Op, ScopedQuery
+from auth.model.regions import BadRegionCode, check_region_code
 from resolvers.ids import from_global_id
 from schema.build import build_role_schema
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import uvicorn
 
-from auth.policy import PolicyError
+from auth.access.policy import PolicyError
 from connectors.base import MappingError
 
 from ..app import create_app

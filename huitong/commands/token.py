@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from auth.config import AuthConfig
-from auth.regions import BadRegionCode, check_region_code
-from auth.tokens import mint_token
+from auth.identity.config import AuthConfig
+from auth.identity.tokens import mint_token
+from auth.model.regions import BadRegionCode, check_region_code
 
 DEFAULT_CONFIG = Path("huitong.toml")
 MAX_TTL_SECONDS = 30 * 24 * 3600

@@ -18,7 +18,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from auth.catalog import Kind
+from auth.model.catalog import Kind
 from connectors.mapping import EntityMapping, FieldMapping, parse_mapping
 
 from .common import mapping_raw

@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auth.catalog import Kind
-from connectors.evaluate import sort_key
+from auth.model.catalog import Kind
+from connectors.in_memory import sort_key
 from connectors.mapping import EntityMapping, FieldMapping, parse_mapping
 
 Row = dict[str, Any]

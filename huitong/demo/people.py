@@ -1,7 +1,7 @@
 """People and organisations for the demo: Chinese names, ID numbers, bank cards, credit codes.
 
 Everything is drawn from a caller's `random.Random`, so the same seed gives the same people.
-ID numbers carry valid check characters (see `auth.idnumbers`); 统一社会信用代码 carry valid
+ID numbers carry valid check characters (see `auth.model.idnumbers`); 统一社会信用代码 carry valid
 GB 32100 and GB 11714 check characters; bank cards pass the Luhn check.
 """
 
@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from auth.idnumbers import id_check_char, is_valid_id_number
+from auth.model.idnumbers import id_check_char, is_valid_id_number
 
 __all__ = [
     "IdIssuer", "Org", "Person", "bank_card", "corporate_account", "credit_code",

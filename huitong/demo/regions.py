@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from auth.regions import level_name, parent_code
+from auth.model.regions import level_name, parent_code
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaEx
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from auth.policy import Limits
+from auth.access.policy import Limits
 
 
 def role_rules(limits: Limits, introspection: bool) -> tuple[type[ASTValidationRule], ...]:

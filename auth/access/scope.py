@@ -1,0 +1,126 @@
+"""Enforcement: turn a canonical query into a scoped one, or refuse it.
+
+This is the only place that builds `ScopedQuery`/`ScopedAggregate`. It re-checks every field,
+filter, order and grouping against the role's grants (the per-role schema already hides them;
+this is the second lock), adds the row predicate, and attaches the masking plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from auth.identity.principal import Principal
+from auth.model.catalog import ENTITIES
+from auth.model.query import (
+    AggregateQuery,
+    Condition,
+    EntityQuery,
+    Op,
+    ScopedAggregate,
+    ScopedQuery,
+)
+from auth.model.regions import is_region_code, jurisdiction_prefix
+
+from .policy import EntityGrant, RolePolicy
+
+
+class AccessDenied(Exception):
+    """A query asked for something its role is not granted (a bug upstream, or probing)."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a query was reached: following `name` from a row of `parent`."""
+
+    parent: str
+    name: str
+
+
+_NO_ROWS = Condition("id", Op.IN, ())
+
+
+class Scoper:
+    """Scopes queries for one principal acting in one role."""
+
+    def __init__(self, role: RolePolicy, principal: Principal) -> None:
+        self.role = role
+        self.principal = principal
+
+    def row_scope(self, grant: EntityGrant) -> tuple[Condition, ...]:
+        conditions = list(grant.where)
+        if grant.rows == "jurisdiction":
+            code = self.principal.region_code
+            if code is None or not is_region_code(code):
+                return (_NO_ROWS,)
+            conditions.insert(0, Condition("regionCode", Op.WITHIN, jurisdiction_prefix(code)))
+        return tuple(conditions)
+
+    def scope(self, query: EntityQuery, via: Relation | None = None) -> ScopedQuery:
+        grant = self._grant(query.entity, read=True)
+        internal = self._internal_fields(grant, via)
+        for name in query.fields:
+            if not grant.visible(name) and name not in internal:
+                raise AccessDenied(f"{query.entity}.{name} is not granted to {self.role.name}")
+        for cond in query.where:
+            # Looking a row up by id is what `read` grants (lookups and `node`).
+            if cond.field not in grant.filterable and cond.field not in internal \
+                    and cond.field != "id":
+                raise AccessDenied(f"filter on {query.entity}.{cond.field} is not granted")
+        for key in query.order:
+            if key.field not in grant.orderable and key.field != "id":
+                raise AccessDenied(f"order on {query.entity}.{key.field} is not granted")
+        part = query.partition
+        if part is not None and part.field not in internal and part.field not in grant.filterable:
+            raise AccessDenied(f"partition on {query.entity}.{part.field} is not granted")
+        masks = {f: m for f, m in grant.masked.items() if f in query.fields}
+        return ScopedQuery(query, self.row_scope(grant), masks)
+
+    def scope_aggregate(self, query: AggregateQuery) -> ScopedAggregate:
+        grant = self._grant(query.entity, read=False)
+        if not grant.aggregate:
+            raise AccessDenied(f"aggregates over {query.entity} are not granted")
+        for dim in query.group_by:
+            if dim.field not in grant.groupable:
+                raise AccessDenied(f"grouping on {query.entity}.{dim.field} is not granted")
+        for cond in query.where:
+            if cond.field not in grant.filterable:
+                raise AccessDenied(f"filter on {query.entity}.{cond.field} is not granted")
+        if query.sum_field not in grant.fields or query.sum_field in grant.masked:
+            raise AccessDenied(f"sum of {query.entity}.{query.sum_field} is not granted")
+        return ScopedAggregate(query, self.row_scope(grant), self.role.min_group_size)
+
+    def unsuppressed(self, scoped: ScopedAggregate) -> ScopedAggregate:
+        """The same query with every group, small ones included: for the hub's own
+        suppression (`auth.access.suppression`), which needs their sizes (never returned)."""
+        return ScopedAggregate(scoped.query, scoped.scope, 1)
+
+    def complement(self, scoped: ScopedAggregate) -> ScopedAggregate:
+        """The same groups without the caller's filters and without suppression: for the hub
+        to see which filtered groups could be recovered by differencing (never returned)."""
+        return ScopedAggregate(replace(scoped.query, where=()), scoped.scope, 1)
+
+    def _grant(self, entity: str, *, read: bool) -> EntityGrant:
+        grant = self.role.grant(entity)
+        if grant is None or (read and not grant.read):
+            raise AccessDenied(f"{entity} is not granted to {self.role.name}")
+        return grant
+
+    def _internal_fields(self, grant: EntityGrant, via: Relation | None) -> set[str]:
+        """Keys the hub itself needs: to follow the role's visible relations, and the
+        remote key of the relation this query was reached through."""
+        entity = ENTITIES[grant.entity]
+        needed = {entity.relations[r].local for r in grant.relations}
+        needed |= {entity.relations[r].via_local or "" for r in grant.relations}
+        if via is not None:
+            parent_grant = self._grant(via.parent, read=True)
+            if via.name not in parent_grant.relations:
+                raise AccessDenied(f"{via.parent}.{via.name} is not granted")
+            rel = ENTITIES[via.parent].relations[via.name]
+            if rel.via == grant.entity:
+                needed |= {rel.via_local or "", rel.via_remote or ""}
+            elif rel.target == grant.entity:
+                needed.add(rel.remote)
+            else:
+                raise AccessDenied(f"{via.parent}.{via.name} does not lead to {grant.entity}")
+        needed.discard("")
+        return needed

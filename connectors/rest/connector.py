@@ -1,0 +1,293 @@
+"""The `rest` connector: canonical entities read from a JSON-over-HTTP API with httpx.
+
+Per entity the mapping names an endpoint (`path`), where its rows are in the answer
+(`items`, `total`), the filters the API applies itself (`pushdown`) and how it sorts (`sort`);
+see `rest_config`. The connector sends what the API can do, pages through the answer
+(page, offset or cursor style) and does the rest hub-side with `evaluate`: every condition,
+scope included, is checked on every row received, then order, keyset page, partitions, counts
+and aggregates. It scans at most `max_scan_rows` rows per call; a broader query fails with
+`SourceQueryTooBroad` rather than pulling a whole API into memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zoneinfo
+from collections.abc import AsyncGenerator, Awaitable, Mapping
+from contextlib import aclosing
+from typing import Any, TypeVar
+
+from auth.model.query import Condition, Op, ScopedAggregate, ScopedQuery
+from connectors import in_memory as evaluate
+from connectors.base import (
+    Connector,
+    Health,
+    MappingError,
+    Row,
+    SourceError,
+    SourceLike,
+    SourceMisconfigured,
+    SourceQueryTooBroad,
+    SourceTimeout,
+)
+from connectors.mapping import EntityMapping
+
+from .breaker import CircuitBreaker
+from .config import (
+    MAPPING_KEYS,
+    Endpoint,
+    RestOptions,
+    parse_endpoint,
+    parse_options,
+)
+from .http import HttpSource
+from .plan import Params, Plan, dig, items_of, page_params, plan, sort_params, to_row
+
+T = TypeVar("T")
+__all__ = ["MAPPING_KEYS", "RestConnector", "SourceQueryTooBroad", "build_rest_connector"]
+
+
+class RestConnector(Connector):
+    kind = "rest"
+
+    def __init__(self, name: str, mappings: Mapping[str, EntityMapping], options: RestOptions,
+                 *, where: str = "") -> None:
+        super().__init__(name, frozenset(mappings))
+        self.options = options
+        self.endpoints = {e: parse_endpoint(m, options, where or f"source {name!r}")
+                          for e, m in mappings.items()}
+        self.breaker = CircuitBreaker(name, options.breaker_failures, options.breaker_cooldown)
+        self.http = HttpSource(
+            name, options.base_url, options.headers, timeout=options.timeout,
+            retries=options.retries, backoff=options.backoff, breaker=self.breaker,
+            pool_size=options.pool_size,
+        )
+        self.tz = zoneinfo.ZoneInfo(options.timezone)
+        # Rows received in the last scan: what pushdown saved, for tests and diagnostics.
+        self.last_scanned = 0
+
+    async def open(self) -> None:
+        await self.http.open()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    # -- reading -----------------------------------------------------------------------------
+    async def fetch(self, query: ScopedQuery) -> list[Row]:
+        return await self._deadline(self._fetch(query))
+
+    async def count(self, query: ScopedQuery) -> int:
+        return await self._deadline(self._count(query))
+
+    async def count_partitioned(self, query: ScopedQuery) -> Mapping[Any, int]:
+        part = query.query.partition
+        if part is None:
+            raise ValueError("count_partitioned needs a partition")
+        endpoint, conditions = self._endpoint(query.entity), query.conditions
+        wanted = self._plan(endpoint, (*conditions, *_partition_condition(query)))
+
+        async def run() -> Mapping[Any, int]:
+            if wanted.empty:
+                return {}
+            rows = [r async for r in self._rows(endpoint, wanted)]
+            return evaluate.count_partitions(query.entity, rows, part, conditions)
+
+        return await self._deadline(run())
+
+    async def aggregate(self, query: ScopedAggregate) -> list[Row]:
+        endpoint, agg = self._endpoint(query.entity), query.query
+        wanted = self._plan(endpoint, query.conditions)
+
+        async def run() -> list[Row]:
+            if wanted.empty:
+                return []
+            rows = [r async for r in self._rows(endpoint, wanted)]
+            return evaluate.aggregate(query.entity, rows, agg.group_by, agg.sum_field,
+                                      query.conditions, query.min_group_size, agg.limit)
+
+        return await self._deadline(run())
+
+    async def health(self) -> Health:
+        """GET `health_path` if configured, else one row of the first endpoint: that checks
+        address, token, path and JSON shape at once. One attempt, no retries."""
+        started = time.perf_counter()
+        try:
+            if self.options.health_path:
+                await self._deadline(self.http.get(self.options.health_path, {}, retries=0))
+            else:
+                endpoint = next(iter(self.endpoints.values()))
+                params = {**endpoint.params, **page_params(endpoint.pagination, 0, 0, None, 1)}
+                response = await self._deadline(self.http.get(endpoint.path, params, retries=0))
+                items_of(self.name, endpoint, self.http.decode(endpoint.path, response))
+        except SourceError as exc:
+            return Health(self.name, self.kind, False, _ms(started), f"{exc.code}: {exc.detail}")
+        return Health(self.name, self.kind, True, _ms(started))
+
+    # -- the work ----------------------------------------------------------------------------
+    async def _fetch(self, scoped: ScopedQuery) -> list[Row]:
+        query, entity = scoped.query, scoped.entity
+        endpoint, conditions = self._endpoint(entity), scoped.conditions
+        wanted = self._plan(endpoint, (*conditions, *_partition_condition(scoped)))
+        if wanted.empty or query.limit == 0:
+            return []
+        sort = sort_params(endpoint, query.order) if query.partition is None else None
+        if sort is not None and query.limit is not None and wanted.split is None:
+            rows = await self._fetch_sorted(endpoint, scoped, {**wanted.params, **sort})
+            if rows is not None:
+                return rows
+        matches = evaluate.compile_conditions(entity, conditions)
+        rows = [r async for r in self._rows(endpoint, wanted) if matches(r)]
+        return evaluate.select(entity, rows, query, ())
+
+    async def _fetch_sorted(self, endpoint: Endpoint, scoped: ScopedQuery,
+                            params: Params) -> list[Row] | None:
+        """Stop paging once the page is full, while the API keeps the hub's order; None if it
+        does not (the caller then scans and sorts hub-side)."""
+        query, entity = scoped.query, scoped.entity
+        matches = evaluate.compile_conditions(entity, scoped.conditions)
+        after = evaluate.after_keyset(entity, query.order, query.after) \
+            if query.after is not None else None
+        compare = evaluate.compare_rows(entity, query.order)
+        rows: list[Row] = []
+        previous: Row | None = None
+        self.last_scanned = 0
+        async with aclosing(self._scan(endpoint, params, _Budget())) as stream:
+            async for row in stream:
+                if previous is not None and compare(previous, row) > 0:
+                    return None
+                previous = row
+                if matches(row) and (after is None or after(row)):
+                    rows.append(evaluate.project(query, row))
+                    if query.limit is not None and len(rows) >= query.limit:
+                        break
+        return rows
+
+    async def _count(self, scoped: ScopedQuery) -> int:
+        endpoint, conditions = self._endpoint(scoped.entity), scoped.conditions
+        wanted = self._plan(endpoint, conditions)
+        if wanted.empty:
+            return 0
+        if endpoint.total is not None and wanted.covers(conditions):
+            # The API filters exactly what the hub would (declared pushdown), so its total
+            # is the count; one row asked for, none scanned.
+            body = await self.http.get_json(
+                endpoint.path,
+                {**endpoint.params, **wanted.params,
+                 **page_params(endpoint.pagination, 0, 0, None, 1)},
+            )
+            total = dig(body, endpoint.total)
+            if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+                return total
+            raise SourceMisconfigured(self.name,
+                                      f"GET {endpoint.path}: no count at {endpoint.total}")
+        matches = evaluate.compile_conditions(scoped.entity, conditions)
+        return sum([1 async for r in self._rows(endpoint, wanted) if matches(r)])
+
+    async def _rows(self, endpoint: Endpoint, wanted: Plan) -> AsyncGenerator[Row, None]:
+        """Every row for a plan: one scan, or one per chunk of a long IN list."""
+        budget = _Budget()
+        self.last_scanned = 0
+        if wanted.split is None:
+            async for row in self._scan(endpoint, wanted.params, budget):
+                yield row
+            return
+        param, chunks = wanted.split
+        seen: set[Any] = set()
+        for chunk in chunks:
+            async for row in self._scan(endpoint, {**wanted.params, param: chunk}, budget):
+                if row.get("id") not in seen:
+                    seen.add(row.get("id"))
+                    yield row
+
+    async def _scan(self, endpoint: Endpoint, params: Params,
+                    budget: _Budget) -> AsyncGenerator[Row, None]:
+        """Every row the API returns for `params`, page after page, up to the scan cap."""
+        pagination, size = endpoint.pagination, endpoint.pagination.size
+        page = offset = 0
+        cursor: str | None = None
+        cursors: set[str] = set()
+        while True:
+            body = await self.http.get_json(
+                endpoint.path,
+                {**endpoint.params, **params,
+                 **page_params(pagination, page, offset, cursor, size)},
+            )
+            items = items_of(self.name, endpoint, body)
+            for item in items:
+                budget.scanned += 1
+                self.last_scanned = budget.scanned
+                if budget.scanned > self.options.max_scan_rows:
+                    raise self._too_broad(endpoint)
+                yield to_row(self.name, endpoint, item, self.tz)
+            if pagination.style == "none" or not items:
+                return
+            if pagination.style == "cursor":
+                following = dig(body, pagination.next)
+                if following is None or following == "":
+                    return
+                cursor = str(following)
+                if cursor in cursors:
+                    raise SourceError(self.name, f"GET {endpoint.path}: the cursor repeats")
+                cursors.add(cursor)
+                continue
+            page, offset = page + 1, offset + len(items)
+            total = dig(body, endpoint.total) if endpoint.total else None
+            if isinstance(total, int) and not isinstance(total, bool):
+                if offset >= total:
+                    return
+            elif len(items) < size:
+                return
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _endpoint(self, entity: str) -> Endpoint:
+        endpoint = self.endpoints.get(entity)
+        if endpoint is None:
+            raise SourceError(self.name, f"does not serve {entity}")
+        return endpoint
+
+    def _plan(self, endpoint: Endpoint, conditions: tuple[Condition, ...]) -> Plan:
+        return plan(endpoint, conditions)
+
+    def _too_broad(self, endpoint: Endpoint) -> SourceQueryTooBroad:
+        usable = ", ".join(f"{p.field} {p.op.value}" for p in endpoint.pushdown) or "none"
+        return SourceQueryTooBroad(
+            self.name,
+            f"{endpoint.entity}: more than {self.options.max_scan_rows} rows to scan hub-side; "
+            f"narrow the query with filters the API applies ({usable})",
+        )
+
+    async def _deadline(self, work: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self.options.deadline):
+                return await work
+        except TimeoutError as exc:
+            raise SourceTimeout(self.name, f"no complete answer within "
+                                f"{self.options.deadline}s") from exc
+
+
+class _Budget:
+    """Rows scanned so far by one connector call (across chunks), against the cap."""
+
+    scanned = 0
+
+
+def _partition_condition(scoped: ScopedQuery) -> tuple[Condition, ...]:
+    """A partition's keys, as a condition the API may be able to filter on."""
+    part = scoped.query.partition
+    if part is None or part.prefix_length:
+        return ()
+    return (Condition(part.field, Op.IN, tuple(part.keys)),)
+
+
+def build_rest_connector(source: SourceLike, mappings: Mapping[str, EntityMapping]
+                         ) -> RestConnector:
+    """The factory `huitong.sources` registers for kind = "rest"."""
+    options = parse_options(source.options, source.where)
+    if not mappings:
+        raise MappingError(f"{source.where}: expected at least one mapped entity")
+    return RestConnector(source.name, mappings, options, where=source.where)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

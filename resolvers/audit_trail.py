@@ -1,0 +1,226 @@
+"""The oversight queries: `auditRecords` and `accessHistory`, read from the hub's audit trail.
+
+Scope comes from `auth.audit.OversightScope` (whose records, which ids, which digest reads);
+`accessHistory` first looks the row up through the scoped gateway, so a row the caller cannot
+see answers exactly like a missing one. Reading the audit trail is itself a read: the seqs
+returned are noted in the request's read log as entity `AuditRecord`, so the caller's own
+record says which records it saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from graphql import GraphQLError
+from strawberry.types.info import Info
+
+from auth.audit import (
+    AUDIT_ENTITY,
+    IDS_LISTED,
+    AccessEvent,
+    AuditSearch,
+    AuditUnavailable,
+    OversightScope,
+    StoredRecord,
+    canonical_json,
+)
+from auth.model.catalog import ENTITIES
+from auth.model.query import Condition, EntityQuery, Op
+from connectors.gateway import Gateway
+
+from .context import RequestContext
+from .errors import bad_input
+from .filters import check_first
+from .ids import from_global_id, to_global_id
+from .selection import current_selections, flatten
+
+MAX_PAGE: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReadView:
+    entity: str
+    count: int
+    listed: bool
+    ids: list[str] | None
+    ids_withheld: bool
+    digest: str | None
+    clear_fields: list[str]
+    masked_fields: list[str]
+    aggregates: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecordView:
+    seq: str
+    at: datetime
+    subject: str
+    role: str
+    agency: str | None
+    region_code: str | None
+    client: str
+    purpose: str | None
+    operation_name: str | None
+    operation_type: str | None
+    document_hash: str
+    variables: str
+    outcome: str
+    duration_ms: int
+    errors: list[str]
+    reads: list[AuditReadView]
+    hash: str
+    prev_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEventView:
+    seq: str
+    at: datetime
+    subject: str
+    role: str
+    agency: str | None
+    region_code: str | None
+    client: str
+    purpose: str | None
+    operation_name: str | None
+    outcome: str
+    clear_fields: list[str]
+    masked_fields: list[str]
+    listed: bool
+
+
+def _unavailable() -> GraphQLError:
+    return GraphQLError("The audit trail cannot be read right now; try again later.",
+                        extensions={"code": AuditUnavailable.code})
+
+
+def _prepare(info: Info[Any, Any]) -> tuple[RequestContext, AuditSearch, OversightScope]:
+    ctx: RequestContext = info.context
+    if ctx.audit is None or ctx.policy is None:
+        raise _unavailable()
+    refusal = ctx.purpose.check(ctx.principal)
+    if refusal is not None:
+        raise GraphQLError(refusal, extensions={"code": "PURPOSE_REQUIRED"})
+    return ctx, ctx.audit, OversightScope(ctx.policy, ctx.role, ctx.principal)
+
+
+def _before(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise bad_input(f"before: expected the seq of a record (digits), got {value[:40]!r}")
+    return int(value)
+
+
+def _note(ctx: RequestContext, info: Info[Any, Any], seqs: list[int]) -> None:
+    fields = sorted({f.name for f in flatten(current_selections(info))})
+    ctx.reads.note_rows(AUDIT_ENTITY, (str(s) for s in seqs), fields, ())
+
+
+def _read_view(scope: OversightScope, entity: str, item: Any, role: str,
+               region: str | None) -> AuditReadView:
+    listed = item.get("ids_mode") == IDS_LISTED
+    shown = listed and scope.ids_disclosed(entity, role, region)
+    withheld = listed and not shown
+    ids = None
+    if shown:
+        raw = item.get("ids", [])
+        ids = list(raw) if entity == AUDIT_ENTITY else [to_global_id(entity, i) for i in raw]
+    return AuditReadView(
+        entity=entity, count=item["count"], listed=listed, ids=ids, ids_withheld=withheld,
+        # A digest of a few small ids is found by trying them all: withheld with the ids.
+        digest=None if withheld else item["digest"],
+        clear_fields=list(item.get("clear_fields", ())),
+        masked_fields=list(item.get("masked_fields", ())),
+        aggregates=item.get("aggregates", 0),
+    )
+
+
+def record_view(scope: OversightScope, record: StoredRecord) -> AuditRecordView:
+    entry = record.entry
+    p = entry.principal
+    return AuditRecordView(
+        seq=str(record.seq), at=entry.at, subject=p.subject, role=p.role, agency=p.agency,
+        region_code=p.region_code, client=p.credential, purpose=p.purpose,
+        operation_name=entry.operation, operation_type=entry.operation_type,
+        document_hash=entry.document_hash, variables=canonical_json(entry.variables),
+        outcome=entry.outcome, duration_ms=entry.duration_ms, errors=list(entry.errors),
+        reads=[_read_view(scope, name, item, p.role, p.region_code)
+               for name, item in sorted(entry.reads.items())],
+        hash=record.hash, prev_hash=record.prev_hash,
+    )
+
+
+def _event_view(event: AccessEvent) -> AccessEventView:
+    return AccessEventView(
+        seq=str(event.seq), at=event.at, subject=event.subject, role=event.role,
+        agency=event.agency, region_code=event.region_code, client=event.client,
+        purpose=event.purpose, operation_name=event.operation, outcome=event.outcome,
+        clear_fields=list(event.clear_fields), masked_fields=list(event.masked_fields),
+        listed=event.listed,
+    )
+
+
+def _value(enum_value: Any) -> Any:
+    return getattr(enum_value, "value", enum_value)
+
+
+async def audit_records(
+    info: Info[Any, Any], filter: Any, first: int | None, before: str | None
+) -> list[AuditRecordView]:
+    """Records of principals inside the caller's jurisdiction, newest first."""
+    ctx, store, scope = _prepare(info)
+    limit = check_first(first, MAX_PAGE)
+    before_seq = _before(before)
+    wanted: dict[str, Any] = {}
+    narrowed_to = None
+    if filter is not None:
+        wanted = {name: _value(getattr(filter, name)) for name in
+                  ("subject", "role", "agency", "purpose", "outcome", "since", "until",
+                   "entity")}
+        narrowed_to = filter.region_code
+    prefix = scope.records_prefix(narrowed_to)
+    records: list[StoredRecord] = []
+    if prefix is not None and limit > 0:
+        try:
+            records = await store.query(**wanted, region_prefix=prefix, before_seq=before_seq,
+                                        limit=limit)
+        except AuditUnavailable:
+            raise _unavailable() from None
+    _note(ctx, info, [r.seq for r in records])
+    return [record_view(scope, r) for r in records]
+
+
+async def access_history(
+    info: Info[Any, Any], entity: Any, id: str, first: int | None, before: str | None
+) -> list[AccessEventView]:
+    """Who read this row, newest first; empty for a row the caller cannot see or that
+    does not exist."""
+    ctx, store, scope = _prepare(info)
+    name = str(_value(entity))
+    limit = check_first(first, MAX_PAGE)
+    before_seq = _before(before)
+    decoded = from_global_id(id)
+    if decoded is None or decoded[0] != name or limit == 0:
+        return []
+    grant = ctx.role.grant(name)
+    with_region = grant is not None and grant.visible("regionCode") \
+        and "regionCode" in ENTITIES[name].fields
+    fields = ("id", "regionCode") if with_region else ("id",)
+    rows = await Gateway(ctx).fetch(
+        EntityQuery(name, fields, (Condition("id", Op.EQ, decoded[1]),), limit=1)
+    )
+    if not rows:
+        return []
+    codes, roles = scope.digest_readers(name, rows[0].get("regionCode"))
+    try:
+        events = await store.access_history(
+            name, decoded[1], digest_region_codes=codes, digest_roles=roles,
+            before_seq=before_seq, limit=limit,
+        )
+    except AuditUnavailable:
+        raise _unavailable() from None
+    _note(ctx, info, [e.seq for e in events])
+    return [_event_view(e) for e in events]
