@@ -38,10 +38,11 @@ import httpx
 import uvicorn
 
 from auth.audit import AuditEntry, AuditStore
-from auth.audit.access_log import ReadLog
+from auth.audit.access_log import AccessLog
 from auth.identity.principal import Principal
 from auth.identity.tokens import mint_token
 from huitong.app import create_app
+from huitong.audit_recorder import document_info
 from huitong.demo.config import SECRET_ENV, write_demo_config
 from huitong.demo.generate import DemoUrls, generate
 from huitong.hub import open_store
@@ -132,12 +133,13 @@ async def run_round(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def typical_entry(n: int) -> AuditEntry:
-    reads = ReadLog()
+    reads = AccessLog()
     reads.note_rows("Payment", [str(20 * n + i) for i in range(20)],
                     ["id", "amount", "payeeName", "paidAt"], ["payeeName"])
     principal = Principal("bench", "civil_affairs", "民政局", "330108000000", None, "jwt:bench")
-    return AuditEntry.build(principal, document="{ payments(first: 20) { nodes { id amount "
-                            "payeeName paidAt } } }", variables={"first": 20}, reads=reads,
+    return AuditEntry.build(principal, document=document_info(
+                            "{ payments(first: 20) { nodes { id amount payeeName paidAt } } }"),
+                            variables={"first": 20}, log=reads,
                             outcome="ok", duration_ms=3)
 
 

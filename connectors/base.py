@@ -1,7 +1,8 @@
 """The one small async interface every connector kind implements, and its errors.
 
-Connectors take only scoped queries (see `auth.model.query`): the row predicate is already inside
-the query they are given, and they must push it down with everything else.
+Connectors take only scoped queries (see `auth.model.query`): the row predicate is already
+inside the query they are given, and they must push it down with everything else. They answer
+with plain rows (`connectors.rows`). Each kind registers a factory in `connectors.registry`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.model.query import ScopedAggregate, ScopedQuery
 
-Row = dict[str, Any]
+from .rows import Row
 
 
 class SourceError(Exception):
@@ -48,19 +52,35 @@ class SourceMisconfigured(SourceError):
 
 
 class MappingError(ValueError):
-    """A source mapping that does not fit the catalog or the source; stops start-up."""
+    """A source's settings or mapping that do not fit the catalog or the source; stops
+    start-up. The message names the file and key (the assembly reports it as a ConfigError)."""
 
 
 class SourceLike(Protocol):
     """What a connector factory needs of `huitong.settings.SourceSettings` (no import
-    upward): the source's name, its options from huitong.toml, and where they were read."""
+    upward): the source's name and kind, its options from huitong.toml, where they were read,
+    and how paths in them are resolved (relative to that file)."""
 
     @property
     def name(self) -> str: ...
     @property
+    def kind(self) -> str: ...
+    @property
     def options(self) -> Mapping[str, Any]: ...
     @property
     def where(self) -> str: ...
+    def resolve_path(self, value: str) -> Path: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the hub lends its connectors before they open (`Connector.attach`)."""
+
+    # The hub store's engine (borrowed: a connector never disposes it).
+    store: AsyncEngine | None = None
+    # Whether `open()` may do a source's start-up work (a file source imports the drops that
+    # are new); one-off commands that only look (`huitong check`) say False.
+    start_up: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +100,10 @@ class Connector(abc.ABC):
     def __init__(self, name: str, entities: frozenset[str]) -> None:
         self.name = name
         self.entities = entities
+
+    async def attach(self, services: Services) -> None:  # noqa: B027 - optional hook
+        """Take what the hub lends (its store, …); called before `open()`. Most kinds need
+        nothing; the file kind keeps its loaded drops in the hub store."""
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Open pools and clients; called once by the app's lifespan."""

@@ -1,4 +1,4 @@
-"""Hub-side evaluation of scoped queries over canonical rows, for sources that cannot do it.
+"""The in-memory evaluator: scoped queries over canonical rows, for sources that cannot.
 
 A REST API that filters on a few parameters only, or a file, hands the hub canonical rows;
 this module applies the rest exactly as the SQL connector would at the source: every
@@ -17,14 +17,11 @@ from typing import Any
 
 from auth.model.catalog import ENTITIES, ENUMS, Kind
 from auth.model.query import Condition, Dimension, EntityQuery, Op, OrderKey, Partition, Transform
+from auth.model.time import local_naive
 
-from .base import Row
 from .mapping import to_canonical
-from .sql.compile import ID_SORT_WIDTH
+from .rows import PARTITION, Row, id_sort_text
 
-PARTITION_KEY = "_partition"
-# Grass-roots sources keep local wall-clock time; China has had one offset, no DST, since 1991.
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 Predicate = Callable[[Row], bool]
 
 
@@ -34,11 +31,6 @@ class Unmatchable(Exception):
 
 def kinds(entity: str) -> dict[str, Kind]:
     return {name: spec.kind for name, spec in ENTITIES[entity].fields.items()}
-
-
-def local_naive(value: dt.datetime, tz: dt.tzinfo = CHINA) -> dt.datetime:
-    """A datetime as naive local wall-clock time, the form canonical rows carry."""
-    return value if value.tzinfo is None else value.astimezone(tz).replace(tzinfo=None)
 
 
 def coerce(kind: Kind, value: Any) -> Any:
@@ -62,14 +54,14 @@ def field_key(entity: str, name: str) -> Callable[[Any], Any]:
 
 def sort_key(kind: Kind, enum: str | None = None) -> Callable[[Any], Any]:
     """Non-NULL values in a total order, as the SQL connector orders them too: ids as
-    right-aligned text (numbers in numeric order, like the APIs that number their records),
+    right-aligned text (numbers in numeric order, like the APIs that number their items),
     enum values in the order the catalog declares them (a lifecycle: DRAFT → PUBLISHED)."""
     if kind is Kind.ENUM and enum is not None:
         rank = {value: i for i, value in enumerate(ENUMS[enum])}
         return lambda value: rank.get(value, len(rank))
     if kind is Kind.ID:
         # As the SQL connector sorts ids kept as text.
-        return lambda value: str(value).rjust(ID_SORT_WIDTH)
+        return id_sort_text
     return lambda value: value
 
 
@@ -245,7 +237,7 @@ def select(entity: str, rows: Iterable[Row], query: EntityQuery,
     result = []
     for k in sorted(grouped, key=key):
         for row in grouped[k]:
-            result.append({**project(query, row), PARTITION_KEY: k})
+            result.append({**project(query, row), PARTITION: k})
     return result
 
 

@@ -3,12 +3,15 @@
 A mapping says, per canonical entity, where its rows live in the source (`table`, an API
 `path`, …) and, per canonical field, the source's name for it, optionally with a unit (money
 kept in fen) or a code table (`values`: canonical value → source code). The same mapping form
-serves every connector kind; each kind reads the container keys it needs.
+serves every connector kind; each kind reads the container keys it needs. A source gives its
+mapping inline (`entities` tables in huitong.toml) or as a `mapping` file beside the
+configuration (`load_mapping`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -16,7 +19,7 @@ from typing import Any
 
 from auth.model.catalog import ENTITIES, Kind
 
-from .base import MappingError
+from .base import MappingError, SourceLike
 
 _CENT = Decimal("0.01")
 
@@ -137,6 +140,30 @@ def parse_money(text: str) -> Decimal:
     if not amount.is_finite():
         raise ValueError(f"{text!r} is not an amount")
     return amount
+
+
+def load_mapping(
+    source: SourceLike, container_keys: tuple[str, ...]
+) -> dict[str, EntityMapping]:
+    """The source's mapping: inline `entities` tables, or a `mapping` file beside the config."""
+    options = source.options
+    if "entities" in options:
+        raw: Mapping[str, Any] = {"entities": options["entities"]}
+        where = source.where
+    else:
+        mapping = options.get("mapping")
+        if not isinstance(mapping, str):
+            raise MappingError(f"{source.where}.mapping: expected the path of a mapping file")
+        path = source.resolve_path(mapping)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise MappingError(f"{source.where}.mapping: file {path} not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise MappingError(f"{source.where}.mapping: {path} is not valid TOML ({exc})"
+                               ) from exc
+        where = str(path)
+    return parse_mapping(raw, where, container_keys)
 
 
 def parse_mapping(

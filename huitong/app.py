@@ -50,7 +50,7 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
             role=self.role,
             sources=self.hub.sources,
             cursors=self.hub.cursors,
-            purpose=self.hub.purpose,
+            purpose=self.hub.policy.purpose,
             request=request,
             response=response,
             audit=self.hub.recorder.store if self.hub.recorder is not None else None,
@@ -62,16 +62,17 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
         root_value: Any, request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         """Execute, then make the audit record durable before anything is sent."""
+        recorder = self.hub.recorder
+        if recorder is None:  # the lifespan opens it before any request; fail closed
+            raise Refused(503, "AUDIT_UNAVAILABLE", "The audit trail is not open.")
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         result = await super().execute_single(request, request_adapter, sub_response,
                                               context, root_value, request_data)
-        if self.hub.recorder is None:  # the lifespan opens it before any request; fail closed
-            raise Refused(503, "AUDIT_UNAVAILABLE", "The audit trail is not open.")
-        await self.hub.recorder.record(
+        await recorder.record(
             context.principal, document=request_data.query or "",
             operation_name=request_data.operation_name, variables=request_data.variables,
-            reads=context.reads, result=result, started_at=started_at,
+            access_log=context.access_log, result=result, started_at=started_at,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         return result

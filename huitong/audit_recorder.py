@@ -1,20 +1,25 @@
 """Make each GraphQL operation's audit record durable before its response may leave.
 
 The view calls `AuditRecorder.record` after execution and before sending; when the record
-cannot be written the caller gets HTTP 503 and none of the data (fail closed).
+cannot be written the caller gets HTTP 503 and none of the data (fail closed). The GraphQL
+side of a record is made here: the document's normalised hash and its operations
+(`document_info`), the outcome and the error codes the caller sees.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 
+from graphql import GraphQLError, OperationDefinitionNode, parse, print_ast
 from strawberry.types import ExecutionResult
 
-from auth.audit import AuditConfig, AuditEntry, AuditStore, AuditUnavailable
-from auth.audit.access_log import ReadLog
+from auth.audit import AccessLog, AuditConfig, AuditEntry, AuditStore, AuditUnavailable
+from auth.audit.records import DocumentInfo
 from auth.identity.principal import Principal
 from schema.extensions.errors import public_error
 
@@ -25,6 +30,35 @@ log = logging.getLogger("huitong.audit")
 # Who a refused credential claimed to be is not known, and must not be taken from it.
 REFUSED = Principal(subject="unauthenticated", role="none", credential="refused")
 DENIED_CODES = frozenset({"FORBIDDEN", "PURPOSE_REQUIRED", "UNAUTHENTICATED"})
+_CACHED_DOCUMENT_CHARS: Final = 16_384
+_MAX_DOCUMENT_TOKENS: Final = 100_000
+
+
+def _document_info(document: str) -> DocumentInfo:
+    try:
+        ast = parse(document, no_location=True, max_tokens=_MAX_DOCUMENT_TOKENS)
+    except GraphQLError:
+        return DocumentInfo.of_text(document)
+    ops = tuple(
+        (d.name.value if d.name else None, d.operation.value)
+        for d in ast.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+    return DocumentInfo(hashlib.sha256(print_ast(ast).encode()).hexdigest(), True, ops)
+
+
+_cached_document_info = lru_cache(maxsize=1024)(_document_info)
+
+
+def document_info(document: str) -> DocumentInfo:
+    """The hash of the normalised document (whitespace and comments do not count).
+
+    A document that does not parse is hashed as sent (`normalised` False). Clients repeat the
+    same few documents, so small ones are cached.
+    """
+    if len(document) <= _CACHED_DOCUMENT_CHARS:
+        return _cached_document_info(document)
+    return _document_info(document)
 
 
 def error_codes(result: ExecutionResult) -> list[str]:
@@ -54,7 +88,7 @@ class AuditRecorder:
         served either way, so a store failure here is only logged."""
         try:
             entry = AuditEntry.build(
-                REFUSED, document="", outcome="denied", duration_ms=duration_ms,
+                REFUSED, document=document_info(""), outcome="denied", duration_ms=duration_ms,
                 errors=[code], at=started_at,
             )
             await self.store.append(entry)
@@ -68,7 +102,7 @@ class AuditRecorder:
         document: str,
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
-        reads: ReadLog,
+        access_log: AccessLog,
         result: ExecutionResult,
         started_at: datetime,
         duration_ms: float,
@@ -80,8 +114,8 @@ class AuditRecorder:
             result.errors = [public_error(error) for error in result.errors]
         try:
             entry = AuditEntry.build(
-                principal, document=document, operation_name=operation_name,
-                variables=variables, reads=reads, outcome=outcome_of(result),
+                principal, document=document_info(document), operation_name=operation_name,
+                variables=variables, log=access_log, outcome=outcome_of(result),
                 duration_ms=duration_ms, errors=error_codes(result), at=started_at,
                 max_listed_ids=self.config.max_listed_ids,
             )

@@ -1,4 +1,5 @@
-"""The hardened HTTP front of the GraphQL views: strict request parsing, GraphQL-shaped refusals.
+"""The GraphQL view: strawberry's ASGI view, hardened: strict request parsing, GraphQL-shaped
+refusals.
 
 `HardenedGraphQL` is strawberry's ASGI view with its request-parsing hooks made strict. A body
 over the size limit (declared in Content-Length or streamed in chunks) is refused before it is

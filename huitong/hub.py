@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth.access.policy import Policy, load_policy
-from auth.audit import NO_RULES, AuditConfig, AuditStore, PurposeRules, purpose_rules
+from auth.audit import AuditConfig, AuditStore
 from auth.identity.apikeys import ApiKeyStore
 from auth.identity.authenticate import Authenticator
 from auth.identity.tokens import TokenVerifier
-from connectors.base import Connector
-from connectors.file.connector import FileConnector
-from resolvers.context import Sources
+from connectors.base import Connector, Services
+from connectors.gateway import Sources
 from resolvers.cursors import CursorCodec
 from schema.build import build_schemas
 
@@ -65,19 +63,13 @@ class Hub:
     sources: Sources
     cursors: CursorCodec
     audit_config: AuditConfig = field(default_factory=AuditConfig)
-    purpose: PurposeRules = NO_RULES
     store: AsyncEngine | None = None
     authenticator: Authenticator = field(default_factory=Authenticator)
     recorder: AuditRecorder | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Hub:
-        policy = load_policy(settings.policy_path)
-        try:
-            purpose = purpose_rules(tomllib.loads(settings.policy_path.read_text("utf-8")),
-                                    str(settings.policy_path))
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
+        policy = load_policy(settings.policy_path)  # roles and purpose rules, read once
         audit_config = settings.audit_config
         if settings.production and audit_config.hmac_key is None:
             raise ConfigError(f"{settings.path}: [audit].hmac_key_env: production mode needs "
@@ -89,7 +81,7 @@ class Hub:
             log.warning("no cursor secret configured: cursors will not survive a restart")
             secret = secrets.token_hex(32)
         return cls(settings, policy, schemas, Sources(connectors), CursorCodec(secret.encode()),
-                   audit_config, purpose)
+                   audit_config)
 
     @property
     def connectors(self) -> dict[str, Connector]:
@@ -106,9 +98,9 @@ class Hub:
                            timeout=self.audit_config.timeout_seconds)
         await audit.ensure_schema()
         self.recorder = AuditRecorder(audit, self.audit_config)
+        services = Services(store=self.store)
         for connector in self.connectors.values():
-            if isinstance(connector, FileConnector):
-                connector.attach_store(self.store)
+            await connector.attach(services)
             await connector.open()
 
     async def close(self) -> None:

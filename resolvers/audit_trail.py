@@ -1,9 +1,9 @@
-"""The oversight queries: `auditRecords` and `accessHistory`, read from the hub's audit trail.
+"""The audit-trail queries: `auditRecords` and `accessHistory`, read from the hub's trail.
 
-Scope comes from `auth.audit.OversightScope` (whose records, which ids, which digest reads);
+Scope comes from `auth.audit.TrailScope` (whose records, which ids, which digest reads);
 `accessHistory` first looks the row up through the scoped gateway, so a row the caller cannot
 see answers exactly like a missing one. Reading the audit trail is itself a read: the seqs
-returned are noted in the request's read log as entity `AuditRecord`, so the caller's own
+returned are noted in the request's access log as entity `AuditRecord`, so the caller's own
 record says which records it saw.
 """
 
@@ -22,17 +22,17 @@ from auth.audit import (
     AccessEvent,
     AuditSearch,
     AuditUnavailable,
-    OversightScope,
     StoredRecord,
+    TrailScope,
     canonical_json,
 )
 from auth.model.catalog import ENTITIES
 from auth.model.query import Condition, EntityQuery, Op
-from connectors.gateway import Gateway
 
 from .context import RequestContext
 from .errors import bad_input
 from .filters import check_first
+from .gateway import caller_errors
 from .ids import from_global_id, to_global_id
 from .selection import current_selections, flatten
 
@@ -96,14 +96,13 @@ def _unavailable() -> GraphQLError:
                         extensions={"code": AuditUnavailable.code})
 
 
-def _prepare(info: Info[Any, Any]) -> tuple[RequestContext, AuditSearch, OversightScope]:
+def _prepare(info: Info[Any, Any]) -> tuple[RequestContext, AuditSearch, TrailScope]:
     ctx: RequestContext = info.context
     if ctx.audit is None or ctx.policy is None:
         raise _unavailable()
-    refusal = ctx.purpose.check(ctx.principal)
-    if refusal is not None:
-        raise GraphQLError(refusal, extensions={"code": "PURPOSE_REQUIRED"})
-    return ctx, ctx.audit, OversightScope(ctx.policy, ctx.role, ctx.principal)
+    with caller_errors():
+        ctx.purpose.require(ctx.principal)
+    return ctx, ctx.audit, TrailScope(ctx.policy, ctx.role, ctx.principal)
 
 
 def _before(value: str | None) -> int | None:
@@ -116,10 +115,10 @@ def _before(value: str | None) -> int | None:
 
 def _note(ctx: RequestContext, info: Info[Any, Any], seqs: list[int]) -> None:
     fields = sorted({f.name for f in flatten(current_selections(info))})
-    ctx.reads.note_rows(AUDIT_ENTITY, (str(s) for s in seqs), fields, ())
+    ctx.access_log.note_rows(AUDIT_ENTITY, (str(s) for s in seqs), fields, ())
 
 
-def _read_view(scope: OversightScope, entity: str, item: Any, role: str,
+def _read_view(scope: TrailScope, entity: str, item: Any, role: str,
                region: str | None) -> AuditReadView:
     listed = item.get("ids_mode") == IDS_LISTED
     shown = listed and scope.ids_disclosed(entity, role, region)
@@ -138,7 +137,7 @@ def _read_view(scope: OversightScope, entity: str, item: Any, role: str,
     )
 
 
-def record_view(scope: OversightScope, record: StoredRecord) -> AuditRecordView:
+def record_view(scope: TrailScope, record: StoredRecord) -> AuditRecordView:
     entry = record.entry
     p = entry.principal
     return AuditRecordView(
@@ -209,7 +208,7 @@ async def access_history(
     with_region = grant is not None and grant.visible("regionCode") \
         and "regionCode" in ENTITIES[name].fields
     fields = ("id", "regionCode") if with_region else ("id",)
-    rows = await Gateway(ctx).fetch(
+    rows = await ctx.gateway.fetch(
         EntityQuery(name, fields, (Condition("id", Op.EQ, decoded[1]),), limit=1)
     )
     if not rows:

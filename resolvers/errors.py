@@ -11,6 +11,16 @@ def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
+def forbidden() -> GraphQLError:
+    """A query its role is not granted (the role's schema already hides it: probing)."""
+    return GraphQLError("This query is not permitted for your role.",
+                        extensions={"code": "FORBIDDEN"})
+
+
+def purpose_required(refusal: str) -> GraphQLError:
+    return GraphQLError(refusal, extensions={"code": "PURPOSE_REQUIRED"})
+
+
 def invalid_cursor() -> GraphQLError:
     return GraphQLError(
         "The cursor is not valid for this query; start again without `after`.",

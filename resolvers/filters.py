@@ -16,7 +16,7 @@ from typing import Any
 from auth.model.catalog import ENTITIES, FieldSpec, Kind
 from auth.model.query import Condition, Op, OrderKey
 from auth.model.regions import BadRegionCode, check_region_code, jurisdiction_prefix
-from connectors.in_memory import local_naive
+from auth.model.time import local_naive
 
 from .errors import bad_input
 from .ids import from_global_id

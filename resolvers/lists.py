@@ -13,14 +13,14 @@ from auth.access.scope import Relation
 from auth.model.catalog import ENTITIES
 from auth.model.query import Condition, EntityQuery, Op, OrderKey, Partition
 from auth.model.regions import jurisdiction_prefix
-from connectors.gateway import Gateway
+from connectors.rows import take_partition
 
 from .context import RequestContext
 from .cursors import InvalidCursor
 from .errors import invalid_cursor
 from .filters import check_first, filter_fields, read_filter, read_order
 from .ids import from_global_id
-from .objects import Page, Record
+from .objects import Page, RowObject
 from .relations import loader as _loader
 from .selection import connection_node_selections, current_selections, fields_for, flatten
 
@@ -73,7 +73,7 @@ def _page(ctx: RequestContext, req: PageRequest, rows: list[dict[str, Any]],
           counter: Callable[[], Awaitable[int]]) -> Page:
     return Page(
         entity=req.entity,
-        records=[Record(req.entity, r) for r in rows[: req.limit]],
+        rows=[RowObject(req.entity, r) for r in rows[: req.limit]],
         has_next=len(rows) > req.limit,
         has_previous=req.position is not None,
         order=req.order,
@@ -89,7 +89,7 @@ async def list_page(
 ) -> Page:
     ctx: RequestContext = info.context
     req = _page_request(info, entity, first, after, filter_value, order_value)
-    gateway = Gateway(ctx)
+    gateway = ctx.gateway
     rows: list[dict[str, Any]] = []
     if req.wants_rows:
         rows = await gateway.fetch(EntityQuery(entity, req.fields, req.where, req.order,
@@ -100,7 +100,7 @@ async def list_page(
 
 
 async def region_page(
-    info: Info[Any, Any], region: Record, relation: str, first: int | None, after: str | None,
+    info: Info[Any, Any], region: RowObject, relation: str, first: int | None, after: str | None,
     filter_value: Any, order_value: Any,
 ) -> Page:
     """One region's rows of an entity. Sibling regions of the same level share one
@@ -110,7 +110,7 @@ async def region_page(
     req = _page_request(info, rel.target, first, after, filter_value, order_value)
     prefix = jurisdiction_prefix(str(region.__dict__["code"]))
     length = len(prefix)
-    gateway = Gateway(ctx)
+    gateway = ctx.gateway
     via = Relation("Region", relation)
 
     def partitioned(limit: int) -> Callable[[list[str]], EntityQuery]:
@@ -124,7 +124,7 @@ async def region_page(
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in await gateway.fetch(partitioned(req.limit + 1)(keys), via,
                                        page_size=req.limit):
-            grouped[row.pop("_partition")].append(row)
+            grouped[take_partition(row)].append(row)
         return [grouped.get(k, []) for k in keys]
 
     async def batch_counts(keys: list[str]) -> list[int]:
@@ -143,24 +143,24 @@ def _wants_rows(selections: list[Any]) -> bool:
     return any(f.name in ("nodes", "edges", "pageInfo") for f in flatten(selections))
 
 
-async def lookup(info: Info[Any, Any], entity: str, raw_id: str) -> Record | None:
+async def lookup(info: Info[Any, Any], entity: str, raw_id: str) -> RowObject | None:
     """One row by its raw id, inside the caller's scope; a hidden row is simply absent."""
     ctx: RequestContext = info.context
     fields = fields_for(entity, current_selections(info))
-    rows = await Gateway(ctx).fetch(
+    rows = await ctx.gateway.fetch(
         EntityQuery(entity, fields, (Condition("id", Op.EQ, raw_id),), limit=1)
     )
-    return Record(entity, rows[0]) if rows else None
+    return RowObject(entity, rows[0]) if rows else None
 
 
-async def lookup_global(info: Info[Any, Any], entity: str, global_id: str) -> Record | None:
+async def lookup_global(info: Info[Any, Any], entity: str, global_id: str) -> RowObject | None:
     decoded = from_global_id(global_id)
     if decoded is None or decoded[0] != entity:
         return None
     return await lookup(info, entity, decoded[1])
 
 
-async def node(info: Info[Any, Any], global_id: str) -> Record | None:
+async def node(info: Info[Any, Any], global_id: str) -> RowObject | None:
     """`node(id:)`: only entities the role can read, always inside the row scope."""
     ctx: RequestContext = info.context
     decoded = from_global_id(global_id)

@@ -1,4 +1,4 @@
-"""Rows as the objects GraphQL resolves fields on, and the page objects of connections."""
+"""The objects GraphQL resolves fields on: rows (`RowObject`) and the pages of connections."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .cursors import CursorCodec
 from .ids import to_global_id
 
 
-class Record:
+class RowObject:
     """One canonical row; attribute access is the row dict's, so field reads stay cheap."""
 
     def __init__(self, entity: str, row: dict[str, Any]) -> None:
@@ -27,7 +27,7 @@ class Record:
 @dataclass
 class Edge:
     cursor: str
-    node: Record
+    node: RowObject
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Page:
     """One page of a connection; `totalCount` runs its own count only when selected."""
 
     entity: str
-    records: list[Record]
+    rows: list[RowObject]
     has_next: bool
     has_previous: bool
     order: tuple[OrderKey, ...]
@@ -51,17 +51,17 @@ class Page:
     counter: Callable[[], Awaitable[int]]
     bind: str = ""
 
-    def cursor(self, record: Record) -> str:
-        row = record.__dict__
+    def cursor(self, obj: RowObject) -> str:
+        row = obj.__dict__
         return self.codec.encode(self.entity, self.order, [row[k.field] for k in self.order],
                                  self.bind)
 
     def edges(self) -> list[Edge]:
-        return [Edge(self.cursor(r), r) for r in self.records]
+        return [Edge(self.cursor(r), r) for r in self.rows]
 
     def page_info(self) -> PageInfo:
-        first = self.cursor(self.records[0]) if self.records else None
-        last = self.cursor(self.records[-1]) if self.records else None
+        first = self.cursor(self.rows[0]) if self.rows else None
+        last = self.cursor(self.rows[-1]) if self.rows else None
         return PageInfo(self.has_next, self.has_previous, first, last)
 
     async def total_count(self) -> int:

@@ -18,16 +18,16 @@ from strawberry.types.info import Info
 from auth.access.scope import Relation
 from auth.model.catalog import ENTITIES, RelationSpec
 from auth.model.query import Condition, EntityQuery, Op, OrderKey, Partition
-from connectors.gateway import Gateway, clear_value
+from connectors.rows import clear_value, partition_of, take_partition
 
 from .context import RequestContext
 from .filters import check_first
-from .objects import Record
+from .gateway import GraphQLGateway
+from .objects import RowObject
 from .selection import current_selections, fields_for
 
 # SQL engines cap bound parameters; larger key sets are split (rare: parents are paged).
 _CHUNK = 2000
-_PARTITION = "_partition"
 _BY_ID = (OrderKey("id"),)
 
 
@@ -46,7 +46,7 @@ def _chunks(keys: Sequence[Any]) -> list[tuple[Any, ...]]:
 
 
 async def _rows_by_key(
-    gateway: Gateway, entity: str, fields: tuple[str, ...], remote: str, keys: list[Any],
+    gateway: GraphQLGateway, entity: str, fields: tuple[str, ...], remote: str, keys: list[Any],
     via: Relation,
 ) -> dict[Any, list[dict[str, Any]]]:
     fetch_fields = tuple(sorted({*fields, remote}))
@@ -58,11 +58,11 @@ async def _rows_by_key(
     return grouped
 
 
-def _local_key(parent: Record, rel: RelationSpec) -> Any:
+def _local_key(parent: RowObject, rel: RelationSpec) -> Any:
     return clear_value(parent.__dict__, rel.local)
 
 
-async def load_one(info: Info[Any, Any], parent: Record, relation: str) -> Record | None:
+async def load_one(info: Info[Any, Any], parent: RowObject, relation: str) -> RowObject | None:
     ctx: RequestContext = info.context
     entity = parent._entity
     rel = ENTITIES[entity].relations[relation]
@@ -75,21 +75,21 @@ async def load_one(info: Info[Any, Any], parent: Record, relation: str) -> Recor
     if one is None:
         fields = fields_for(rel.target, current_selections(info))
         via = Relation(entity, relation)
-        gateway = Gateway(ctx)
+        gateway = ctx.gateway
 
-        async def batch(keys: list[Any]) -> list[Record | None]:
+        async def batch(keys: list[Any]) -> list[RowObject | None]:
             grouped = await _rows_by_key(gateway, rel.target, fields, rel.remote, keys, via)
-            return [Record(rel.target, grouped[k][0]) if grouped.get(k) else None
+            return [RowObject(rel.target, grouped[k][0]) if grouped.get(k) else None
                     for k in keys]
 
         one = ctx.loaders[node_key] = loader(ctx, ("one", entity, relation, fields), batch)
-    result: Record | None = await one.load(value)
+    result: RowObject | None = await one.load(value)
     return result
 
 
 async def load_many(
-    info: Info[Any, Any], parent: Record, relation: str, first: int | None
-) -> list[Record]:
+    info: Info[Any, Any], parent: RowObject, relation: str, first: int | None
+) -> list[RowObject]:
     ctx: RequestContext = info.context
     entity = parent._entity
     rel = ENTITIES[entity].relations[relation]
@@ -101,44 +101,44 @@ async def load_many(
     node_key = ("many@", limit, *(id(n) for n in info._raw_info.field_nodes))
     found = ctx.loaders.get(node_key)
     if found is not None:
-        cached: list[Record] = await found.load(value)
+        cached: list[RowObject] = await found.load(value)
         return cached
     fields = fields_for(rel.target, current_selections(info))
-    gateway = Gateway(ctx)
+    gateway = ctx.gateway
     via = Relation(entity, relation)
     if rel.via is None:
-        async def batch(keys: list[Any]) -> list[list[Record]]:
-            grouped: dict[Any, list[Record]] = defaultdict(list)
+        async def batch(keys: list[Any]) -> list[list[RowObject]]:
+            grouped: dict[Any, list[RowObject]] = defaultdict(list)
             for chunk in _chunks(sorted(set(keys), key=str)):
                 query = EntityQuery(rel.target, tuple(sorted({*fields, rel.remote})), (),
                                     _BY_ID, partition=Partition(rel.remote, chunk, limit))
                 for row in await gateway.fetch(query, via):
-                    grouped[row.pop(_PARTITION)].append(Record(rel.target, row))
+                    grouped[take_partition(row)].append(RowObject(rel.target, row))
             return [grouped.get(k, []) for k in keys]
     else:
-        async def batch(keys: list[Any]) -> list[list[Record]]:
+        async def batch(keys: list[Any]) -> list[list[RowObject]]:
             return await _through_link(gateway, rel, via, fields, keys, limit)
 
     many = ctx.loaders[node_key] = loader(ctx, ("many", entity, relation, fields, limit), batch)
-    result: list[Record] = await many.load(value)
+    result: list[RowObject] = await many.load(value)
     return result
 
 
 async def _through_link(
-    gateway: Gateway, rel: RelationSpec, via: Relation, fields: tuple[str, ...],
+    gateway: GraphQLGateway, rel: RelationSpec, via: Relation, fields: tuple[str, ...],
     keys: list[Any], limit: int,
-) -> list[list[Record]]:
+) -> list[list[RowObject]]:
     assert rel.via and rel.via_local and rel.via_remote
     links: dict[Any, list[Any]] = defaultdict(list)
     for chunk in _chunks(sorted(set(keys), key=str)):
         query = EntityQuery(rel.via, ("id", rel.via_local, rel.via_remote), (), _BY_ID,
                             partition=Partition(rel.via_local, chunk, limit))
         for row in await gateway.fetch(query, via):
-            links[row[_PARTITION]].append(row[rel.via_remote])
+            links[partition_of(row)].append(row[rel.via_remote])
     targets = [t for ts in links.values() for t in ts]
     found = await _rows_by_key(gateway, rel.target, fields, rel.remote, targets, via) \
         if targets else {}
     return [
-        [Record(rel.target, found[t][0]) for t in links.get(k, []) if found.get(t)]
+        [RowObject(rel.target, found[t][0]) for t in links.get(k, []) if found.get(t)]
         for k in keys
     ]

@@ -10,7 +10,6 @@ from strawberry.types.info import Info
 
 from auth.model.query import AggregateQuery, Dimension, Transform
 from auth.model.regions import LEVELS, SEGMENT_ENDS
-from connectors.gateway import Gateway
 
 from .context import RequestContext
 from .errors import bad_input
@@ -72,7 +71,7 @@ async def spending_summary(
         dims.append(Dimension(d.key, d.field, d.transform, length))
     where = read_filter(ENTITY, filter_fields(ENTITY, grant.filterable), filter_value)
     query = AggregateQuery(ENTITY, SUM_FIELD, tuple(dims), where, MAX_GROUPS)
-    groups = await Gateway(ctx).aggregate(query)
+    groups = await ctx.gateway.aggregate(query)
     result = []
     for g in groups:
         # Keys not grouped on are null (the schema says so), not missing attributes.

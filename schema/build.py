@@ -2,6 +2,9 @@
 
 A role's schema holds only what it is granted: other types, fields, arguments, filter and
 order fields, and dimension values do not exist for it, in introspection or validation.
+The entities give the root lists, lookups, `node` and `spendingSummary`; every other root
+field comes from a contribution (`schema.contributions`), only where the role's
+`operations` grant it. `Mutation` and `Subscription` exist only for roles that have some.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from strawberry.schema.config import StrawberryConfig
 
 from auth.access.policy import Policy, RolePolicy
 from auth.model.catalog import ENTITIES, EntitySpec
+from auth.model.operations import OperationKind
 from resolvers.lists import list_page, lookup, lookup_global, node
 from resolvers.spending import allowed_dimensions, spending_summary
 
-from .contributions.audit_trail import oversight_fields
+from .contributions import Contribution, audit_trail
 from .entities import connection_types, entity_type, exposed_entities
 from .enums import CATALOG_ENUMS
-from .execution import RecordExecutionContext
+from .execution import RowExecutionContext
 from .extensions.errors import MaskUnexpectedErrors
 from .extensions.validation import RoleValidation, role_rules
 from .inputs import filter_input, order_input, scalar_annotation
@@ -31,6 +35,15 @@ from .namespace import RoleNamespace, with_signature
 from .scalars import SCALAR_MAP, Money, RegionCode
 
 log = logging.getLogger("huitong.graphql")
+
+# Modules adding root fields (see `schema.contributions`), in the order their fields appear.
+CONTRIBUTIONS: tuple[Contribution, ...] = (audit_trail,)
+_ROOTS = (("query_fields", OperationKind.QUERY), ("mutation_fields", OperationKind.MUTATION),
+          ("subscription_fields", OperationKind.SUBSCRIPTION))
+
+
+class ContributionError(ValueError):
+    """A contribution offered a root field the role is not granted (a bug, caught at start)."""
 
 
 class HubSchema(strawberry.Schema):
@@ -142,8 +155,26 @@ def _spending_field(ns: RoleNamespace, role: RolePolicy) -> Any | None:
     )
 
 
+def _contributed(ns: RoleNamespace, role: RolePolicy, contributions: tuple[Contribution, ...]
+                 ) -> dict[OperationKind, dict[str, Any]]:
+    """Each kind's contributed root fields, each checked against the role's operations."""
+    roots: dict[OperationKind, dict[str, Any]] = {kind: {} for _, kind in _ROOTS}
+    for contribution in contributions:
+        for hook, kind in _ROOTS:
+            offer = getattr(contribution, hook, None)
+            for name, value in (offer(ns, role) if offer is not None else {}).items():
+                granted = role.operations.get(name)
+                if granted is None or granted.kind is not kind or name in roots[kind]:
+                    raise ContributionError(
+                        f"{getattr(contribution, '__name__', contribution)} offers the {kind} "
+                        f"{name} to role {role.name}, which is not granted it as a {kind}")
+                roots[kind][name] = value
+    return roots
+
+
 def build_role_schema(
-    role: RolePolicy, *, production: bool = False, fast_rows: bool = True
+    role: RolePolicy, *, production: bool = False, fast_rows: bool = True,
+    contributions: tuple[Contribution, ...] = CONTRIBUTIONS,
 ) -> strawberry.Schema:
     """`fast_rows=False` keeps graphql-core's general path for every field (tests compare)."""
     ns = RoleNamespace(role.name)
@@ -167,13 +198,24 @@ def build_role_schema(
     spending = _spending_field(ns, role)
     if spending is not None:
         query["spendingSummary"] = spending
-    query.update(oversight_fields(ns, role))
+    roots = _contributed(ns, role, contributions)
+    query.update(roots[OperationKind.QUERY])
     query_type = ns.add_type("Query", query, description=f"What the role {role.name} may read.")
+    mutation_type = ns.add_type(
+        "Mutation", roots[OperationKind.MUTATION],
+        description=f"What the role {role.name} may change.",
+    ) if roots[OperationKind.MUTATION] else None
+    subscription_type = ns.add_type(
+        "Subscription", roots[OperationKind.SUBSCRIPTION],
+        description=f"What the role {role.name} may follow.",
+    ) if roots[OperationKind.SUBSCRIPTION] else None
     rules = role_rules(role.limits, role.introspection and not (production and role.name ==
                                                                 "public"))
     return HubSchema(
         query=query_type,
-        execution_context_class=RecordExecutionContext if fast_rows else None,
+        mutation=mutation_type,
+        subscription=subscription_type,
+        execution_context_class=RowExecutionContext if fast_rows else None,
         types=types,
         config=StrawberryConfig(disable_field_suggestions=True, scalar_map=SCALAR_MAP),
         extensions=[

@@ -10,7 +10,7 @@ import strawberry
 from auth.access.policy import RolePolicy
 from auth.model.catalog import ENTITIES, EntitySpec, RelationSpec
 from resolvers.lists import region_page
-from resolvers.objects import Edge, Page, PageInfo, Record
+from resolvers.objects import Edge, Page, PageInfo, RowObject
 from resolvers.relations import load_many, load_one
 
 from .execution import GLOBAL_ID_MARK
@@ -19,10 +19,10 @@ from .namespace import RoleNamespace, with_signature
 
 
 def _id_field() -> Any:
-    def resolve_id(root: Record) -> strawberry.ID:
+    def resolve_id(root: RowObject) -> strawberry.ID:
         return strawberry.ID(root.global_id)
 
-    setattr(resolve_id, GLOBAL_ID_MARK, True)  # `RecordExecutionContext` may read it directly
+    setattr(resolve_id, GLOBAL_ID_MARK, True)  # `RowExecutionContext` may read it directly
 
     return strawberry.field(resolver=resolve_id, description="Opaque global id.")
 
@@ -30,7 +30,7 @@ def _id_field() -> Any:
 def _relation_field(rel: RelationSpec) -> Any:
     """Targets are named as strings: types may be cyclic, and resolve in the role's module."""
     if not rel.many:
-        async def resolve_one(root: Record, info: strawberry.Info) -> Any:
+        async def resolve_one(root: RowObject, info: strawberry.Info) -> Any:
             return await load_one(info, root, rel.name)
 
         return strawberry.field(
@@ -39,7 +39,7 @@ def _relation_field(rel: RelationSpec) -> Any:
             description=rel.description + " Null when absent or outside your scope.",
         )
 
-    async def resolve_many(root: Record, info: strawberry.Info, first: int | None = None) -> Any:
+    async def resolve_many(root: RowObject, info: strawberry.Info, first: int | None = None) -> Any:
         return await load_many(info, root, rel.name, first)
 
     return strawberry.field(
@@ -54,7 +54,7 @@ def _subtree_field(ns: RoleNamespace, rel: RelationSpec) -> Any:
     filt = ns.get(f"{rel.target}Filter") if f"{rel.target}Filter" in ns else None
     order = ns.get(f"{rel.target}OrderBy") if f"{rel.target}OrderBy" in ns else None
 
-    async def resolve(root: Record, info: strawberry.Info, first: int | None = None,
+    async def resolve(root: RowObject, info: strawberry.Info, first: int | None = None,
                       after: str | None = None, filter: Any = None,
                       order_by: Any = None) -> Any:
         return await region_page(info, root, rel.name, first, after, filter, order_by)
@@ -137,7 +137,7 @@ def connection_types(ns: RoleNamespace, spec: EntitySpec) -> Any:
         return root.edges()
 
     def nodes_of(root: Page) -> Any:
-        return root.records
+        return root.rows
 
     return ns.add_type(
         f"{spec.name}Connection",

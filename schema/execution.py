@@ -2,7 +2,7 @@
 
 graphql-core resolves every field of every row on its own (resolve info, resolver, value
 completion): several microseconds a field, which dominates a page of a few hundred rows. For
-a row object (`Record`) whose selected fields are plain attributes or its global id, with no
+a row object (`RowObject`) whose selected fields are plain attributes or its global id, with no
 arguments, this reads and serialises them in one loop, producing exactly what the general
 path would. Anything else (relations, arguments, a null where the type forbids one, a value
 its scalar refuses) takes the general path, which raises the proper error.
@@ -24,29 +24,29 @@ from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.objects import Record
+from resolvers.objects import RowObject
 
 GLOBAL_ID_MARK = "_huitong_global_id"
 
-# (response name, read the value from a record, serialise it, may it be null)
-FastField = tuple[str, Callable[[Record], Any], Callable[[Any], Any], bool]
+# (response name, read the value from a row object, serialise it, may it be null)
+FastField = tuple[str, Callable[[RowObject], Any], Callable[[Any], Any], bool]
 Plan = tuple[list[FastField], GroupedFieldSet]
 
 
-def _reader(field_def: Any) -> Callable[[Record], Any] | None:
+def _reader(field_def: Any) -> Callable[[RowObject], Any] | None:
     definition = (field_def.extensions or {}).get("strawberry-definition")
     if definition is None:
         return None
     resolver = definition.base_resolver
     if resolver is None:
         name = definition.python_name
-        return lambda record: record.__dict__.get(name)
+        return lambda obj: obj.__dict__.get(name)
     if getattr(resolver.wrapped_func, GLOBAL_ID_MARK, False):
-        return lambda record: record.global_id
+        return lambda obj: obj.global_id
     return None
 
 
-class RecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class RowExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[tuple[Any, ...], Plan | None] = {}
@@ -86,7 +86,7 @@ class RecordExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
         general = super().execute_fields
-        if type(source_value) is not Record:
+        if type(source_value) is not RowObject:
             return general(parent_type, source_value, path, grouped_field_set, position_context)
         plan = self._plan(parent_type, grouped_field_set)
         if plan is None:

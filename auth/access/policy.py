@@ -1,8 +1,10 @@
 """The access policy as data: per role, which entities, fields, filters, orders, groupings,
-rows and limits it is granted. Anything not granted is denied.
+rows, limits and operations it is granted. Anything not granted is denied.
 
-The policy file is TOML; `load_policy` checks it against the catalog and stops with a
-message naming the role, entity and field when something does not fit.
+The policy file is TOML, read once by `load_policy`: its `[roles.<name>]` tables become the
+roles, its `[purpose.<role>]` tables the purpose rules (`auth.access.purpose`) the policy
+carries. Both are checked against the catalog and the operations registry, and anything that
+does not fit stops start-up with a message naming the role, entity and field.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from auth.identity.principal import PUBLIC_ROLE
 from auth.model.catalog import ENTITIES, ENUMS, EntitySpec, Kind
+from auth.model.operations import OPERATIONS, Operation
 from auth.model.query import Condition, Op
 
 from .masking import MASKERS
+from .purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
 
 ROW_RULES = ("jurisdiction", "all")
-# Root fields that read the audit trail; a role has them only when its `oversight` lists them.
-OVERSIGHT_QUERIES = ("auditRecords", "accessHistory")
 _RANGE_KINDS = frozenset({Kind.MONEY, Kind.DATE, Kind.DATETIME})
 
 
@@ -64,7 +67,8 @@ class RolePolicy:
     limits: Limits = field(default_factory=Limits)
     min_group_size: int = 1
     introspection: bool = True
-    oversight: frozenset[str] = frozenset()
+    # The operations (`auth.model.operations`) the role may call, by name; none by default.
+    operations: Mapping[str, Operation] = field(default_factory=dict)
 
     def grant(self, entity: str) -> EntityGrant | None:
         return self.entities.get(entity)
@@ -78,37 +82,49 @@ class RolePolicy:
 class Policy:
     roles: Mapping[str, RolePolicy]
     source: str = "<memory>"
+    purpose: PurposeRules = NO_RULES
 
     def role(self, name: str) -> RolePolicy | None:
         return self.roles.get(name)
 
 
-def load_policy(path: Path) -> Policy:
+def load_policy(path: Path, operations: Mapping[str, Operation] = OPERATIONS) -> Policy:
+    """The policy file's roles and purpose rules, read and checked once."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyError(f"{path}: policy file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_policy(raw, str(path))
+    return parse_policy(raw, str(path), operations)
 
 
-def parse_policy(raw: Mapping[str, Any], where: str) -> Policy:
+def parse_policy(raw: Mapping[str, Any], where: str,
+                 operations: Mapping[str, Operation] = OPERATIONS) -> Policy:
+    """`operations` is the registry role grants are checked against (tests add their own)."""
     roles_raw = raw.get("roles")
     if not isinstance(roles_raw, Mapping) or not roles_raw:
         raise PolicyError(f"{where}: expected [roles.<name>] tables")
-    roles = {name: _role(name, spec, f"{where}: roles.{name}") for name, spec in roles_raw.items()}
-    policy = Policy(roles, where)
+    roles = {name: _role(name, spec, f"{where}: roles.{name}", operations)
+             for name, spec in roles_raw.items()}
+    try:
+        purpose = purpose_rules(raw, where)
+    except PurposeRuleError as exc:
+        raise PolicyError(str(exc)) from None
+    policy = Policy(roles, where, purpose)
     for role in roles.values():
         _check_links(role, f"{where}: roles.{role.name}")
     return policy
 
 
-def _role(name: str, spec: Any, at: str) -> RolePolicy:
+def _role(name: str, spec: Any, at: str, operations: Mapping[str, Operation]) -> RolePolicy:
     if not isinstance(spec, Mapping):
         raise PolicyError(f"{at}: expected a table")
+    if "oversight" in spec:
+        raise PolicyError(f"{at}.oversight: renamed to operations; write operations = "
+                          f"{_toml_list(spec['oversight'])}")
     _only(spec, at, {"description", "entities", "limits", "min_group_size", "introspection",
-                     "oversight"})
+                     "operations"})
     limits_raw = spec.get("limits", {})
     _only(limits_raw, f"{at}.limits", set(Limits.__dataclass_fields__))
     for key, value in limits_raw.items():
@@ -135,21 +151,34 @@ def _role(name: str, spec: Any, at: str) -> RolePolicy:
         limits=Limits(**limits_raw),
         min_group_size=min_group,
         introspection=bool(spec.get("introspection", True)),
-        oversight=_oversight(name, spec.get("oversight", []), f"{at}.oversight"),
+        operations=_operations(name, spec.get("operations", []), f"{at}.operations",
+                               operations),
     )
 
 
-def _oversight(role: str, value: Any, at: str) -> frozenset[str]:
-    expected = f"expected a list of {', '.join(repr(q) for q in OVERSIGHT_QUERIES)}"
+def _operations(role: str, value: Any, at: str, registry: Mapping[str, Operation]
+                ) -> Mapping[str, Operation]:
+    expected = f"expected a list of operation names ({', '.join(sorted(registry))})"
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise PolicyError(f"{at}: {expected}")
-    if value and role == PUBLIC_ROLE:
-        # Anonymous callers would learn who read what; the audit trail is for accountable staff.
-        raise PolicyError(f"{at}: the {PUBLIC_ROLE} role cannot be granted oversight queries")
+    granted: dict[str, Operation] = {}
     for name in value:
-        if name not in OVERSIGHT_QUERIES:
-            raise PolicyError(f"{at}: {name!r} is not an oversight query; {expected}")
-    return frozenset(value)
+        operation = registry.get(name)
+        if operation is None:
+            raise PolicyError(f"{at}: role {role} is granted {name!r}, which is not an "
+                              f"operation of this hub; {expected}")
+        if role == PUBLIC_ROLE and not operation.public:
+            # Anonymous callers would learn who read what; the audit trail is for
+            # accountable staff.
+            raise PolicyError(f"{at}: the {PUBLIC_ROLE} role cannot be granted {name}")
+        granted[name] = operation
+    return MappingProxyType(granted)
+
+
+def _toml_list(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return "[...]"
 
 
 def _grant(entity: EntitySpec, spec: Any, at: str) -> EntityGrant:

@@ -1,8 +1,8 @@
 """Purpose rules: which roles, or which field reads, need a stated purpose (e.g. a case number).
 
 The caller states its purpose in the `X-Huitong-Purpose` header or the token's `purpose` claim
-(it arrives as `Principal.purpose`). The rules live in the policy file, in tables of their own
-that `auth.access.policy` does not read:
+(it arrives as `Principal.purpose`). The rules live in the policy file, in tables of their own,
+which `auth.access.policy.load_policy` reads with the roles (the policy carries them):
 
     [purpose.discipline_inspector]
     required = true                       # every operation of this role needs a purpose
@@ -14,7 +14,7 @@ that `auth.access.policy` does not read:
 
 `pattern` applies whenever the role's rule makes a purpose necessary. Give `check` the
 (entity, field) pairs the operation returns *in clear*: a masked field reveals nothing, so it
-needs no purpose.
+needs no purpose. `require` raises `PurposeRequired` with the refusal instead.
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ _KEYS: Final = frozenset({"required", "fields", "pattern", "hint"})
 
 class PurposeRuleError(ValueError):
     """A `[purpose.<role>]` table does not fit; the message names file, role and key."""
+
+
+class PurposeRequired(Exception):
+    """The operation needs a stated purpose it lacks; `message` says what and how to state it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,12 @@ class PurposeRules:
         if rule.pattern is not None and rule.pattern.search(purpose) is None:
             return f"{reason}, and {purpose!r} is not of the required form{hint}."
         return None
+
+    def require(self, principal: Principal, requested: Iterable[tuple[str, str]] = ()) -> None:
+        """`check`, raising `PurposeRequired` with the refusal."""
+        refusal = self.check(principal, requested)
+        if refusal is not None:
+            raise PurposeRequired(refusal)
 
 
 NO_RULES: Final = PurposeRules({})

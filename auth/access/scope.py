@@ -2,7 +2,8 @@
 
 This is the only place that builds `ScopedQuery`/`ScopedAggregate`. It re-checks every field,
 filter, order and grouping against the role's grants (the per-role schema already hides them;
-this is the second lock), adds the row predicate, and attaches the masking plan.
+this is the second lock), adds the row predicate, and attaches the masking plan. The one
+unscoped query, `operator_lookup`, is for the operator's own command line.
 """
 
 from __future__ import annotations
@@ -124,3 +125,12 @@ class Scoper:
                 raise AccessDenied(f"{via.parent}.{via.name} does not lead to {grant.entity}")
         needed.discard("")
         return needed
+
+
+def operator_lookup(entity: str, row_id: str) -> ScopedQuery:
+    """One row by id, every field, no row scope and no masks: the operator's own look at a
+    row for `huitong policy explain`, which runs locally with the operator's access to the
+    sources. No request to the hub can reach this."""
+    fields = tuple(ENTITIES[entity].fields)
+    return ScopedQuery(EntityQuery(entity, fields, (Condition("id", Op.EQ, row_id),), limit=1),
+                       scope=())

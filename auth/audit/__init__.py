@@ -1,23 +1,26 @@
-"""The audit trail: who read what, hash-chained in the hub store, with no read unrecorded.
+"""The audit trail: who read and wrote what, hash-chained in the hub store, nothing unrecorded.
 
-Per operation the request path builds an `AuditEntry` and awaits `AuditStore.append` before
-the response leaves; `AuditUnavailable` means the record could not be made durable and the
-data must not be served (HTTP 503). `PurposeRules` says when a stated purpose is required.
+Per operation the request path keeps an `AccessLog` (`access_log`), builds an `AuditEntry`
+from it (`records`) and awaits `AuditStore.append` (`store`, `writer`, `chain`, `tables`)
+before the response leaves; `AuditUnavailable` (`errors`) means the record could not be made
+durable and the data must not be served (HTTP 503). `verify` walks the chain, `export` writes
+signed exports and checks them offline, `search` answers the audit-trail queries within what
+`trail_scope` lets a caller see, `redaction` keeps personal data out of recorded variables
+and `config` reads `[audit]`.
 """
 
 from __future__ import annotations
 
-from auth.access.purpose import NO_RULES, PurposeRuleError, PurposeRules, purpose_rules
-
-from .chain import ALG_HMAC, ALG_SHA256, GENESIS, ChainHasher
+from .access_log import AccessLog, row_digest
+from .chain import ALG_HMAC, ALG_SHA256, GENESIS, ChainHasher, canonical_json
 from .config import AuditConfig
 from .errors import AuditUnavailable
 from .export import ExportReport, export_records, generate_signing_key, load_key, verify_export
-from .records import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, StoredRecord, canonical_json
+from .records import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, DocumentInfo, StoredRecord
 from .redaction import REDACTED, redact
 from .search import AccessEvent, AuditSearch
 from .store import AuditStore
-from .trail_scope import AUDIT_ENTITY, OversightScope
+from .trail_scope import AUDIT_ENTITY, TrailScope
 from .verify import ChainProblem, VerifyReport
 
 __all__ = [
@@ -27,10 +30,10 @@ __all__ = [
     "GENESIS",
     "IDS_DIGEST",
     "IDS_LISTED",
-    "NO_RULES",
     "OUTCOMES",
     "REDACTED",
     "AccessEvent",
+    "AccessLog",
     "AuditConfig",
     "AuditEntry",
     "AuditSearch",
@@ -38,17 +41,16 @@ __all__ = [
     "AuditUnavailable",
     "ChainHasher",
     "ChainProblem",
+    "DocumentInfo",
     "ExportReport",
-    "OversightScope",
-    "PurposeRuleError",
-    "PurposeRules",
     "StoredRecord",
+    "TrailScope",
     "VerifyReport",
     "canonical_json",
     "export_records",
     "generate_signing_key",
     "load_key",
-    "purpose_rules",
     "redact",
+    "row_digest",
     "verify_export",
 ]

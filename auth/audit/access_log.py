@@ -1,16 +1,25 @@
-"""What one request read: entities, row ids, and which fields came back clear or masked.
+"""What one request read and wrote: the access log its audit record is made from.
 
-The gateway notes every row set it hands to GraphQL; the audit recorder turns the log into the
-request's durable record. Large reads keep a count and a digest instead of every id.
+The gateway notes every row set it hands out (entities, row ids, which fields came back clear
+or masked) and every write (entity, row id, operation, and sha256 digests of the row's
+canonical JSON before and after — never the values, so the trail holds no second copy of the
+data it protects). The audit recorder turns the log into the request's durable record. Large
+reads keep a count and a digest instead of every id.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
 
-MAX_IDS_PER_ENTITY = 1000
+from .chain import canonical_json
+
+MAX_IDS_PER_ENTITY: Final = 1000
+WRITE_OPS: Final = ("create", "update", "delete")
 
 
 @dataclass
@@ -34,9 +43,42 @@ class EntityReads:
         return self._digest.hexdigest()
 
 
-class ReadLog:
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One row written: digests of its canonical JSON before and after (None: no row)."""
+
+    entity: str
+    id: str
+    op: str
+    before: str | None
+    after: str | None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def row_digest(row: Mapping[str, Any] | None) -> str | None:
+    """sha256 of a row's canonical JSON (money and times as their text), None for no row."""
+    if row is None:
+        return None
+    return hashlib.sha256(canonical_json(_plain(row)).encode()).hexdigest()
+
+
+class AccessLog:
     def __init__(self) -> None:
         self.entities: dict[str, EntityReads] = {}
+        self.writes: list[Write] = []
 
     def _entry(self, entity: str) -> EntityReads:
         entry = self.entities.get(entity)
@@ -64,3 +106,17 @@ class ReadLog:
         entry = self._entry(entity)
         entry.aggregates += 1
         entry.clear_fields |= set(fields)
+
+    def note_write(
+        self, entity: str, id: str, op: str,
+        before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+    ) -> Write:
+        """Note one row written: `before` is None for a create, `after` None for a delete."""
+        if op not in WRITE_OPS:
+            raise ValueError(f"op must be one of {', '.join(WRITE_OPS)}, not {op!r}")
+        if (op == "create") != (before is None) or (op == "delete") != (after is None):
+            raise ValueError(f"a {op} has {'no' if op == 'create' else 'a'} row before and "
+                             f"{'no' if op == 'delete' else 'a'} row after")
+        write = Write(entity, str(id), op, row_digest(before), row_digest(after))
+        self.writes.append(write)
+        return write

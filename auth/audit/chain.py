@@ -23,6 +23,12 @@ ALG_HMAC: Final = "hmac-sha256"
 ALG_SHA256: Final = "sha256"
 
 
+def canonical_json(value: Any) -> str:
+    """Sorted keys, UTF-8, compact separators, no floats: the same value always hashes the same."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+
+
 def record_content(body: str, seq: int, prev: str) -> str:
     """Canonical JSON of the record; `body` is already canonical, and the keys sort as written."""
     return f'{{"entry":{body},"prev":"{prev}","seq":{seq}}}'

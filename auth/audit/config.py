@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from auth.audit.access_log import MAX_IDS_PER_ENTITY
+from .access_log import MAX_IDS_PER_ENTITY
 
 _KEYS: Final = ("hmac_key_env", "max_listed_ids", "signing_key", "timeout_seconds")
 MIN_KEY_CHARS: Final = 16

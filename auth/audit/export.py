@@ -29,8 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .chain import ALG_SHA256, ChainHasher, parse_content
-from .records import canonical_json
+from .chain import ALG_SHA256, ChainHasher, canonical_json, parse_content
 from .store import AuditStore
 
 FORMAT: Final = "huitong-audit-export/1"

@@ -1,27 +1,30 @@
-"""One audit entry: who ran which GraphQL operation, with what, and what came back.
+"""One audit entry: who ran which operation, with what, and what it read and wrote.
 
 An entry is built once per operation (queries included) and serialised to canonical JSON —
 sorted keys, UTF-8, compact separators, no floats — so the same entry always hashes the same.
 Reads are summarised per entity; up to `max_listed_ids` distinct row ids are listed
 (``ids_mode = "listed"``), larger reads keep only the count and the sha256 digest of every id
-(``ids_mode = "digest"``, ``truncated = true``).
+(``ids_mode = "digest"``, ``truncated = true``). Writes are listed in the order they were made,
+each with the sha256 digests of the row before and after (``writes``; left out of entries that
+wrote nothing, so records made before writes existed keep their exact content and verify).
+
+What was asked comes as a `DocumentInfo`: the caller (the GraphQL recorder in `huitong`)
+normalises and hashes the document; nothing here parses GraphQL.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, Final
 
-from graphql import GraphQLError, OperationDefinitionNode, parse, print_ast
-
-from auth.audit.access_log import MAX_IDS_PER_ENTITY, ReadLog
 from auth.identity.principal import Principal
 
+from .access_log import MAX_IDS_PER_ENTITY, AccessLog
+from .chain import canonical_json
 from .redaction import redact
 
 FORMAT_VERSION: Final = 1
@@ -30,13 +33,6 @@ IDS_LISTED: Final = "listed"
 IDS_DIGEST: Final = "digest"
 # Index rows of the audit_reads side table: one per listed row id, one per entity read.
 INDEX_ROW: Final = "row"
-_CACHED_DOCUMENT_CHARS: Final = 16_384
-_MAX_DOCUMENT_TOKENS: Final = 100_000
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False)
 
 
 def _iso(at: datetime) -> str:
@@ -47,9 +43,17 @@ def _iso(at: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
+    """What an operation asked: the hash of its document, whether that hash is of the
+    normalised form, and the (name, type) of each operation the document holds."""
+
     hash: str
     normalised: bool
     operations: tuple[tuple[str | None, str], ...] = ()
+
+    @classmethod
+    def of_text(cls, document: str) -> DocumentInfo:
+        """A document hashed as sent (one that does not parse, or is not GraphQL)."""
+        return cls(hashlib.sha256(document.encode()).hexdigest(), normalised=False)
 
     def operation(self, name: str | None) -> tuple[str | None, str | None]:
         """(name, type) of the operation that runs: the named one, else the only one."""
@@ -61,35 +65,8 @@ class DocumentInfo:
         return name, None
 
 
-def _document_info(document: str) -> DocumentInfo:
-    try:
-        ast = parse(document, no_location=True, max_tokens=_MAX_DOCUMENT_TOKENS)
-    except GraphQLError:
-        return DocumentInfo(hashlib.sha256(document.encode()).hexdigest(), normalised=False)
-    ops = tuple(
-        (d.name.value if d.name else None, d.operation.value)
-        for d in ast.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
-    return DocumentInfo(hashlib.sha256(print_ast(ast).encode()).hexdigest(), True, ops)
-
-
-_cached_document_info = lru_cache(maxsize=1024)(_document_info)
-
-
-def document_info(document: str) -> DocumentInfo:
-    """The hash of the normalised document (whitespace and comments do not count).
-
-    A document that does not parse is hashed as sent (`normalised` False). Clients repeat the
-    same few documents, so small ones are cached.
-    """
-    if len(document) <= _CACHED_DOCUMENT_CHARS:
-        return _cached_document_info(document)
-    return _document_info(document)
-
-
 def summarise_reads(
-    log: ReadLog | None, max_listed_ids: int = MAX_IDS_PER_ENTITY
+    log: AccessLog | None, max_listed_ids: int = MAX_IDS_PER_ENTITY
 ) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     if log is None:
@@ -109,6 +86,13 @@ def summarise_reads(
             item["ids"] = list(reads.ids)
         summary[name] = item
     return summary
+
+
+def summarise_writes(log: AccessLog | None) -> tuple[Mapping[str, Any], ...]:
+    if log is None:
+        return ()
+    return tuple({"entity": w.entity, "id": w.id, "op": w.op, "before": w.before,
+                  "after": w.after} for w in log.writes)
 
 
 def _variables(variables: Any) -> dict[str, Any]:
@@ -137,6 +121,7 @@ class AuditEntry:
     errors: tuple[str, ...] = ()
     request_id: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    writes: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -148,10 +133,10 @@ class AuditEntry:
         cls,
         principal: Principal,
         *,
-        document: str,
+        document: DocumentInfo,
         operation_name: str | None = None,
         variables: Mapping[str, Any] | None = None,
-        reads: ReadLog | None = None,
+        log: AccessLog | None = None,
         outcome: str,
         duration_ms: float,
         errors: Iterable[str] = (),
@@ -160,22 +145,22 @@ class AuditEntry:
         extra: Mapping[str, Any] | None = None,
         max_listed_ids: int = MAX_IDS_PER_ENTITY,
     ) -> AuditEntry:
-        info = document_info(document)
-        name, op_type = info.operation(operation_name)
+        name, op_type = document.operation(operation_name)
         return cls(
             at=at or datetime.now(UTC),
             principal=principal,
             operation=name,
             operation_type=op_type,
-            document_hash=info.hash,
-            document_normalised=info.normalised,
+            document_hash=document.hash,
+            document_normalised=document.normalised,
             variables=_variables(variables),
-            reads=summarise_reads(reads, max_listed_ids),
+            reads=summarise_reads(log, max_listed_ids),
             outcome=outcome,
             duration_ms=max(0, round(duration_ms)),
             errors=tuple(sorted(set(errors))),
             request_id=request_id,
             extra=redact(dict(extra or {})),
+            writes=summarise_writes(log),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,6 +182,7 @@ class AuditEntry:
             "errors": list(self.errors),
             "request_id": self.request_id,
             **({"extra": self.extra} if self.extra else {}),
+            **({"writes": [dict(w) for w in self.writes]} if self.writes else {}),
         }
 
     @classmethod
@@ -218,6 +204,7 @@ class AuditEntry:
             errors=tuple(data["errors"]),
             request_id=data["request_id"],
             extra=data.get("extra", {}),
+            writes=tuple(data.get("writes", ())),
         )
 
     @cached_property

@@ -1,7 +1,8 @@
 """Redacting GraphQL variables before they enter the audit trail.
 
-The trail is kept for years and read by oversight staff, so it must not become a second copy of
-the personal data it protects. The policy, applied recursively through objects and lists:
+The trail is kept for years and read by inspectors and operators, so it must not become a
+second copy of the personal data it protects. The policy, applied recursively through objects
+and lists:
 
 - a value whose *key* looks sensitive is replaced whole by ``"[redacted]"`` (``null`` stays
   ``null``, since "not given" reveals nothing). Sensitive keys contain, case-insensitively:

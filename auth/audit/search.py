@@ -1,6 +1,6 @@
 """Searching the audit trail: records by who/what/when, and the access history of one row.
 
-For the oversight queries (auditRecords, accessHistory). Row lookups use the read index
+For the audit-trail queries (auditRecords, accessHistory). Row lookups use the read index
 (`hub_audit_reads`): reads whose ids were listed are found by row id; reads kept only as a
 digest are found by entity, and come back marked `listed=False` (the row may be among them).
 """

@@ -1,4 +1,5 @@
-"""What an oversight role (e.g. discipline inspectors) may see of the audit trail.
+"""What a role granted the audit-trail queries (`auditRecords`, `accessHistory`; the demo's
+discipline inspectors) may see of the trail.
 
 The rule keeps an inspector from learning about rows outside what it may read itself:
 
@@ -50,7 +51,7 @@ def enclosing_codes(region_code: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class OversightScope:
+class TrailScope:
     """One caller's view of the audit trail."""
 
     policy: Policy

@@ -23,21 +23,13 @@ import glob
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from connectors.base import MappingError, SourceLike
 from connectors.mapping import EntityMapping
 
-MAPPING_KEYS = ("file", "sheet", "header_row")
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 _SOURCE_KEYS = {"kind", "mapping", "entities", "path", "encoding", "delimiter",
                 "import_on_open"}
-
-
-class FileSourceLike(SourceLike, Protocol):
-    """A source whose paths are read relative to the configuration file."""
-
-    def resolve_path(self, value: str) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +68,7 @@ class FileSource:
         return [e for e in self.entities.values() if fnmatch.fnmatch(file_name, e.pattern)]
 
 
-def parse_file_source(source: FileSourceLike, mappings: Mapping[str, EntityMapping]
+def parse_file_source(source: SourceLike, mappings: Mapping[str, EntityMapping]
                       ) -> FileSource:
     where, options = source.where, source.options
     for key in options:

@@ -1,13 +1,14 @@
 """The `file` connector: CSV/XLSX drops from legacy systems, checked and loaded into the hub store.
 
 Drops are validated row by row and loaded into tables of the hub's own database (see
-`file_load` for the rules: idempotent by sha256, replace-by-file, bad rows kept in
+`connectors.file.load` for the rules: idempotent by sha256, replace-by-file, bad rows kept in
 `import_rejects`); queries are then answered by the SQL connector over those tables, so
 scope, filters, keyset pages, partitions and aggregates are pushed down as SQL.
 
-The connector does not open the store itself: the hub calls `attach_store(engine)` with its
-store engine before `open()`. `open()` creates the tables and, unless `import_on_open =
-false`, loads the new or changed files found at the source's `path`.
+The connector does not open the store itself: the hub lends it its store engine through
+`attach(Services(store=…))` before `open()`. `open()` creates the tables and, unless
+`import_on_open = false` (or the services say it is no start-up), loads the new or changed
+files found at the source's `path`.
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.model.query import Condition, ScopedAggregate, ScopedQuery
-from connectors.base import Connector, Health, Row, SourceError, SourceUnavailable
-from connectors.in_memory import local_naive
-from connectors.mapping import EntityMapping
+from auth.model.time import local_naive
+from connectors.base import Connector, Health, Services, SourceError, SourceUnavailable
+from connectors.rows import Row
 
-from .config import MAPPING_KEYS, FileSource, FileSourceLike, parse_file_source
+from .config import FileSource
 from .load import ImportReport, ensure_store, import_file
 from .parse import Progress
 from .store import StoreReader, import_runs, stored_mapping
 
 log = logging.getLogger("huitong.connectors.file")
-__all__ = ["MAPPING_KEYS", "FileConnector", "ImportReport", "build_file_connector",
-           "import_file"]
 
 
 class FileConnector(Connector):
@@ -49,14 +48,18 @@ class FileConnector(Connector):
         self.reader = StoreReader(
             source.name, {e: stored_mapping(source.name, e) for e in source.entities})
         self._store: AsyncEngine | None = None
+        self._start_up = True
         self._ready = False
         self._lock = asyncio.Lock()
         self._importing = asyncio.Lock()
 
-    def attach_store(self, engine: AsyncEngine) -> None:
+    async def attach(self, services: Services) -> None:
         """Use the hub store's engine (borrowed: `close()` never disposes it)."""
-        self._store = engine
-        self.reader.use(engine)
+        self._start_up = services.start_up
+        if services.store is None:
+            return
+        self._store = services.store
+        self.reader.use(services.store)
         self._ready = False
 
     async def open(self) -> None:
@@ -65,7 +68,7 @@ class FileConnector(Connector):
                         self.name)
             return
         await self._ensure()
-        if not self.source.import_on_open:
+        if not self.source.import_on_open or not self._start_up:
             return
         for path in self.source.files():
             try:
@@ -161,12 +164,6 @@ def _naive_all(conditions: tuple[Condition, ...]) -> tuple[Condition, ...]:
 def _naive(query: ScopedQuery) -> ScopedQuery:
     inner = dataclasses.replace(query.query, where=_naive_all(query.query.where))
     return dataclasses.replace(query, query=inner, scope=_naive_all(query.scope))
-
-
-def build_file_connector(source: FileSourceLike, mappings: Mapping[str, EntityMapping]
-                         ) -> FileConnector:
-    """The factory `huitong.sources` registers for kind = "file"."""
-    return FileConnector(parse_file_source(source, mappings))
 
 
 def _ms(started: float) -> float:

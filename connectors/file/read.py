@@ -3,7 +3,7 @@
 Text encodings are told by charset-normalizer (UTF-8 with or without BOM, GB18030/GBK,
 UTF-16 from Excel's "Unicode text"), the CSV dialect by `csv.Sniffer`; either can be fixed in
 the source's configuration when a file fools them. Line numbers are those an operator sees:
-the physical line a CSV record starts on, the row number of an XLSX sheet.
+the physical line a CSV row starts on, the row number of an XLSX sheet.
 """
 
 from __future__ import annotations
@@ -56,13 +56,13 @@ def sniff_delimiter(data: bytes, encoding: str, configured: str | None = None) -
 
 
 def csv_rows(data: bytes, encoding: str, delimiter: str) -> Rows:
-    """Records with the line they start on; a decoding error surfaces as FileRefused."""
+    """Rows with the line they start on; a decoding error surfaces as FileRefused."""
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
     reader = csv.reader(stream, delimiter=delimiter)
     start = 1
     try:
-        for record in reader:
-            yield start, record
+        for cells in reader:
+            yield start, cells
             start = reader.line_num + 1
     except UnicodeDecodeError as exc:
         raise FileRefused(f"the file is not valid {encoding} text after line {start - 1}; "

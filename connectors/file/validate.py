@@ -17,7 +17,7 @@ from typing import Any
 from auth.model.catalog import ENUMS, FieldSpec, Kind
 from auth.model.idnumbers import is_valid_id_number
 from auth.model.regions import BadRegionCode, check_region_code
-from connectors.in_memory import local_naive
+from auth.model.time import local_naive, parse_local
 from connectors.mapping import FieldMapping
 
 MAX_MONEY = Decimal("1e12")  # NUMERIC(14,2)
@@ -162,7 +162,7 @@ def _datetime(raw: Any, text: str) -> dt.datetime:
         except ValueError:
             pass
     try:
-        return local_naive(dt.datetime.fromisoformat(text))
+        return parse_local(text)
     except ValueError:
         raise BadValue(f"{text!r} is not a date and time (expected e.g. 2024-03-05 14:30:00)") \
             from None

@@ -17,7 +17,7 @@ A source names its API and how to talk to it; each mapped entity names its endpo
     [sources.finance_api.entities.Payment.fields]
     id = "zfmx_id" …
 
-A pushdown key is `<canonical field>_<op>` (ops of `auth.model.query.Op`); only what is declared is
+A pushdown key is `<canonical field>_<op>` (ops of `auth.query.Op`); only what is declared is
 sent to the API, and the hub re-checks every condition on every row it receives anyway.
 """
 
@@ -32,7 +32,6 @@ from auth.model.query import Op
 from connectors.base import MappingError
 from connectors.mapping import EntityMapping
 
-MAPPING_KEYS = ("path", "items", "total", "pushdown", "sort", "params", "pagination")
 STYLES = ("page", "offset", "cursor", "none")
 _SOURCE_KEYS = {
     "kind", "mapping", "entities", "base_url", "token", "auth_header", "auth_scheme",

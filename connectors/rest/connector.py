@@ -2,11 +2,11 @@
 
 Per entity the mapping names an endpoint (`path`), where its rows are in the answer
 (`items`, `total`), the filters the API applies itself (`pushdown`) and how it sorts (`sort`);
-see `rest_config`. The connector sends what the API can do, pages through the answer
-(page, offset or cursor style) and does the rest hub-side with `evaluate`: every condition,
-scope included, is checked on every row received, then order, keyset page, partitions, counts
-and aggregates. It scans at most `max_scan_rows` rows per call; a broader query fails with
-`SourceQueryTooBroad` rather than pulling a whole API into memory.
+see `connectors.rest.config`. The connector sends what the API can do, pages through the
+answer (page, offset or cursor style) and does the rest hub-side with `connectors.in_memory`:
+every condition, scope included, is checked on every row received, then order, keyset page,
+partitions, counts and aggregates. It scans at most `max_scan_rows` rows per call; a broader
+query fails with `SourceQueryTooBroad` rather than pulling a whole API into memory.
 """
 
 from __future__ import annotations
@@ -19,35 +19,24 @@ from contextlib import aclosing
 from typing import Any, TypeVar
 
 from auth.model.query import Condition, Op, ScopedAggregate, ScopedQuery
-from connectors import in_memory as evaluate
+from connectors import in_memory
 from connectors.base import (
     Connector,
     Health,
-    MappingError,
-    Row,
     SourceError,
-    SourceLike,
     SourceMisconfigured,
     SourceQueryTooBroad,
     SourceTimeout,
 )
 from connectors.mapping import EntityMapping
+from connectors.rows import Row
 
 from .breaker import CircuitBreaker
-from .config import (
-    MAPPING_KEYS,
-    Endpoint,
-    RestOptions,
-    parse_endpoint,
-    parse_options,
-)
+from .config import Endpoint, RestOptions, parse_endpoint
 from .http import HttpSource
 from .plan import Params, Plan, dig, items_of, page_params, plan, sort_params, to_row
 
 T = TypeVar("T")
-__all__ = ["MAPPING_KEYS", "RestConnector", "SourceQueryTooBroad", "build_rest_connector"]
-
-
 class RestConnector(Connector):
     kind = "rest"
 
@@ -91,7 +80,7 @@ class RestConnector(Connector):
             if wanted.empty:
                 return {}
             rows = [r async for r in self._rows(endpoint, wanted)]
-            return evaluate.count_partitions(query.entity, rows, part, conditions)
+            return in_memory.count_partitions(query.entity, rows, part, conditions)
 
         return await self._deadline(run())
 
@@ -103,7 +92,7 @@ class RestConnector(Connector):
             if wanted.empty:
                 return []
             rows = [r async for r in self._rows(endpoint, wanted)]
-            return evaluate.aggregate(query.entity, rows, agg.group_by, agg.sum_field,
+            return in_memory.aggregate(query.entity, rows, agg.group_by, agg.sum_field,
                                       query.conditions, query.min_group_size, agg.limit)
 
         return await self._deadline(run())
@@ -136,19 +125,19 @@ class RestConnector(Connector):
             rows = await self._fetch_sorted(endpoint, scoped, {**wanted.params, **sort})
             if rows is not None:
                 return rows
-        matches = evaluate.compile_conditions(entity, conditions)
+        matches = in_memory.compile_conditions(entity, conditions)
         rows = [r async for r in self._rows(endpoint, wanted) if matches(r)]
-        return evaluate.select(entity, rows, query, ())
+        return in_memory.select(entity, rows, query, ())
 
     async def _fetch_sorted(self, endpoint: Endpoint, scoped: ScopedQuery,
                             params: Params) -> list[Row] | None:
         """Stop paging once the page is full, while the API keeps the hub's order; None if it
         does not (the caller then scans and sorts hub-side)."""
         query, entity = scoped.query, scoped.entity
-        matches = evaluate.compile_conditions(entity, scoped.conditions)
-        after = evaluate.after_keyset(entity, query.order, query.after) \
+        matches = in_memory.compile_conditions(entity, scoped.conditions)
+        after = in_memory.after_keyset(entity, query.order, query.after) \
             if query.after is not None else None
-        compare = evaluate.compare_rows(entity, query.order)
+        compare = in_memory.compare_rows(entity, query.order)
         rows: list[Row] = []
         previous: Row | None = None
         self.last_scanned = 0
@@ -158,7 +147,7 @@ class RestConnector(Connector):
                     return None
                 previous = row
                 if matches(row) and (after is None or after(row)):
-                    rows.append(evaluate.project(query, row))
+                    rows.append(in_memory.project(query, row))
                     if query.limit is not None and len(rows) >= query.limit:
                         break
         return rows
@@ -181,7 +170,7 @@ class RestConnector(Connector):
                 return total
             raise SourceMisconfigured(self.name,
                                       f"GET {endpoint.path}: no count at {endpoint.total}")
-        matches = evaluate.compile_conditions(scoped.entity, conditions)
+        matches = in_memory.compile_conditions(scoped.entity, conditions)
         return sum([1 async for r in self._rows(endpoint, wanted) if matches(r)])
 
     async def _rows(self, endpoint: Endpoint, wanted: Plan) -> AsyncGenerator[Row, None]:
@@ -278,15 +267,6 @@ def _partition_condition(scoped: ScopedQuery) -> tuple[Condition, ...]:
     if part is None or part.prefix_length:
         return ()
     return (Condition(part.field, Op.IN, tuple(part.keys)),)
-
-
-def build_rest_connector(source: SourceLike, mappings: Mapping[str, EntityMapping]
-                         ) -> RestConnector:
-    """The factory `huitong.sources` registers for kind = "rest"."""
-    options = parse_options(source.options, source.where)
-    if not mappings:
-        raise MappingError(f"{source.where}: expected at least one mapped entity")
-    return RestConnector(source.name, mappings, options, where=source.where)
 
 
 def _ms(started: float) -> float:

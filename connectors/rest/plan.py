@@ -16,9 +16,11 @@ from typing import Any
 
 from auth.model.catalog import Kind
 from auth.model.query import Condition, Op, OrderKey
-from connectors.base import Row, SourceMisconfigured
-from connectors.in_memory import Unmatchable, coerce, local_naive
+from auth.model.time import local_naive
+from connectors.base import SourceMisconfigured
+from connectors.in_memory import Unmatchable, coerce
 from connectors.mapping import FieldMapping
+from connectors.rows import Row
 
 from .config import Endpoint, Pagination, Pushdown
 

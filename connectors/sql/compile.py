@@ -16,9 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from auth.model.catalog import ENTITIES, ENUMS, Kind
 from auth.model.query import Condition, Dimension, EntityQuery, Op, OrderKey, Transform
 from connectors.mapping import EntityMapping, FieldMapping
+from connectors.rows import ID_SORT_WIDTH, PARTITION, id_sort_text
 
 _NEVER = object()
-ID_SORT_WIDTH = 40
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
@@ -44,7 +44,8 @@ def _range_truth(col: ColumnElement[Any], op: Op, above: bool) -> ColumnElement[
     """`col <op> value` for a value above (or below) every value the column can hold."""
     holds = {Op.LT, Op.LTE, Op.NE} if above else {Op.GT, Op.GTE, Op.NE}
     return col.is_not(None) if op in holds else sa.false()
-PARTITION_KEY = "_partition"
+
+
 _ROW_NUMBER = "_rn"
 
 
@@ -152,7 +153,7 @@ class BoundTable:
     def sort_value(self, name: str, value: Any) -> Any:
         spec = ENTITIES[self.mapping.entity].fields[name]
         if spec.kind is Kind.ID and self.is_text(name):
-            return str(value).rjust(ID_SORT_WIDTH)
+            return id_sort_text(value)
         if spec.kind is Kind.ENUM and spec.enum is not None:
             values = ENUMS[spec.enum]
             return values.index(value) if value in values else len(values)
@@ -204,7 +205,7 @@ class BoundTable:
         ranked = (
             sa.select(
                 *columns,
-                key_expr.label(PARTITION_KEY),
+                key_expr.label(PARTITION),
                 sa.func.row_number()
                 .over(partition_by=key_expr, order_by=self.order_by(query.order))
                 .label(_ROW_NUMBER),
@@ -213,9 +214,9 @@ class BoundTable:
             .subquery()
         )
         return (
-            sa.select(*(ranked.c[name] for name in (*wanted, PARTITION_KEY)))
+            sa.select(*(ranked.c[name] for name in (*wanted, PARTITION)))
             .where(ranked.c[_ROW_NUMBER] <= part.limit)
-            .order_by(ranked.c[PARTITION_KEY], ranked.c[_ROW_NUMBER])
+            .order_by(ranked.c[PARTITION], ranked.c[_ROW_NUMBER])
         )
 
     def select_count(self, conditions: Sequence[Condition]) -> sa.Select[Any]:
@@ -230,7 +231,7 @@ class BoundTable:
         keys = [self.bind_value(part.field, k) for k in part.keys] if not part.prefix_length \
             else list(part.keys)
         return (
-            sa.select(key_expr.label(PARTITION_KEY), sa.func.count().label("n"))
+            sa.select(key_expr.label(PARTITION), sa.func.count().label("n"))
             .where(self.where(conditions), key_expr.in_([k for k in keys if k is not _NEVER]))
             .group_by(key_expr)
         )

@@ -21,13 +21,13 @@ from auth.model.query import ScopedAggregate, ScopedQuery
 from connectors.base import (
     Connector,
     Health,
-    Row,
     SourceError,
     SourceMisconfigured,
     SourceTimeout,
     SourceUnavailable,
 )
 from connectors.mapping import EntityMapping, FieldMapping, to_canonical
+from connectors.rows import Row
 
 from .compile import BoundTable
 

@@ -17,8 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.base import Connector, Health, MappingError
-from connectors.file.connector import FileConnector
+from connectors.base import Connector, Health, MappingError, Services
 
 from ..settings import ConfigError, Settings, load_settings
 from ..sources import build_connectors
@@ -41,10 +40,9 @@ async def source_health(connector: Connector, store: AsyncEngine) -> Health:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(CHECK_SECONDS):
-            if isinstance(connector, FileConnector):
-                connector.attach_store(store)
-            else:
-                await connector.open()
+            # Only look: a file source's drops are imported by `huitong import`, not here.
+            await connector.attach(Services(store=store, start_up=False))
+            await connector.open()
             return await connector.health()
     except TimeoutError:
         return Health(connector.name, connector.kind, False, _ms(started),

@@ -26,8 +26,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from connectors.base import MappingError, SourceError
-from connectors.file.connector import FileConnector, ImportReport
+from connectors.base import MappingError, Services, SourceError
+from connectors.file.connector import FileConnector
+from connectors.file.load import ImportReport
 
 from ..settings import ConfigError, Settings, load_settings
 from ..sources import build_connectors
@@ -54,7 +55,7 @@ async def run_imports(settings: Settings, connector: FileConnector, files: list[
     from ..hub import open_store  # the hub module pulls in the GraphQL stack: load it late
 
     store = open_store(settings.store_url)
-    connector.attach_store(store)
+    await connector.attach(Services(store=store, start_up=False))
     reports = []
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from auth.access.explain import explain
 from auth.access.policy import Policy, PolicyError, RolePolicy, load_policy
-from auth.access.scope import Scoper
+from auth.access.scope import Scoper, operator_lookup
 from auth.identity.principal import Principal
 from auth.model.catalog import ENTITIES
-from auth.model.query import Condition, EntityQuery, Op, ScopedQuery
+from auth.model.query import Op
 from auth.model.regions import BadRegionCode, check_region_code
 from resolvers.ids import from_global_id
 from schema.build import build_role_schema
@@ -73,8 +73,8 @@ def show(role_name: str, config: Path, sdl: bool) -> None:
     console.print(f"limits: first ≤ {limits.max_first}, nested lists ≤ {limits.max_list}, "
                   f"depth ≤ {limits.max_depth}, aliases ≤ {limits.max_aliases}, "
                   f"tokens ≤ {limits.max_tokens}; aggregates: minimum group {role.min_group_size}")
-    oversight = ", ".join(sorted(role.oversight)) or "none"
-    console.print(f"audit oversight queries: {oversight}")
+    operations = ", ".join(sorted(role.operations)) or "none"
+    console.print(f"operations: {operations}")
     table = Table("entity", "access", "rows", "masked", "filter / order / group")
     for name in ENTITIES:
         grant = role.grant(name)
@@ -99,9 +99,7 @@ async def _fetch_unscoped(settings: Settings, entity: str, row_id: str) -> dict[
         raise click.ClickException(f"no configured source serves {entity}")
     await connector.open()
     try:
-        fields = tuple(ENTITIES[entity].fields)
-        rows = await connector.fetch(ScopedQuery(
-            EntityQuery(entity, fields, (Condition("id", Op.EQ, row_id),), limit=1), scope=()))
+        rows = await connector.fetch(operator_lookup(entity, row_id))
     finally:
         await connector.close()
     return rows[0] if rows else None

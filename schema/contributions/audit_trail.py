@@ -1,4 +1,4 @@
-"""The oversight root fields, for roles whose policy grants them (`oversight = [...]`).
+"""The audit-trail root fields, for roles whose policy grants them (`operations = [...]`).
 
 `auditRecords(filter, first, before)` pages the audit records of principals inside the
 caller's jurisdiction, newest first (`before` is the `seq` of the last record seen);
@@ -137,14 +137,15 @@ def _access_history_field(ns: RoleNamespace, entities: Any) -> Any:
     )
 
 
-def oversight_fields(ns: RoleNamespace, role: RolePolicy) -> dict[str, Any]:
-    """The root fields `role.oversight` grants (none by default)."""
-    if not role.oversight:
+def query_fields(ns: RoleNamespace, role: RolePolicy) -> dict[str, Any]:
+    """The audit-trail queries the role's `operations` grant (none by default)."""
+    granted = [name for name in ("auditRecords", "accessHistory") if name in role.operations]
+    if not granted:
         return {}
     entities = _entity_enum(role)
     fields: dict[str, Any] = {}
-    if "auditRecords" in role.oversight:
+    if "auditRecords" in granted:
         fields["auditRecords"] = _audit_records_field(ns, entities)
-    if "accessHistory" in role.oversight:
+    if "accessHistory" in granted:
         fields["accessHistory"] = _access_history_field(ns, entities)
     return fields

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from auth.access.suppression import suppress
 from auth.model.query import AggregateQuery, Condition, Dimension, Op, Transform
-from connectors.gateway import _small_complement
+from connectors.gateway import small_complement
 
 TOWNSHIP = Dimension("regionCode", "regionCode", Transform.PREFIX, 9)
 METHOD = Dimension("method", "method")
@@ -59,8 +59,8 @@ def test_dropping_a_dimension_is_a_coarser_summary_too() -> None:
 def test_filtered_groups_whose_left_out_rows_are_few_are_hidden() -> None:
     filtered = [group("330108001", 7), group("330108002", 6), group("330108003", 5)]
     whole = [group("330108001", 9), group("330108002", 6), group("330108003", 40)]
-    hide = _small_complement(whole, QUERY, 5)
+    hide = small_complement(whole, QUERY, 5)
     # 001: 2 rows left out (< 5) → hidden; 002: nothing left out; 003: 35 left out.
     assert [g["regionCode"] for g in filtered if not hide(g)] == ["330108002", "330108003"]
-    exactly_k = _small_complement([group("330108001", 10)], QUERY, 5)
+    exactly_k = small_complement([group("330108001", 10)], QUERY, 5)
     assert exactly_k(group("330108001", 5)) is False  # exactly k left out is safe

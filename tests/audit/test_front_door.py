@@ -6,7 +6,7 @@ region), which client (jwt:<jti>, apikey:<id>, anonymous), the purpose (header o
 operation name, document hash, redacted variables, the entities and row ids returned (compared
 with the response), masked and clear fields, outcome and duration. The chain verifies after a
 burst of concurrent requests. Failing closed and purpose rules are in
-tests/test_audit_fail_closed.py; the oversight queries in tests/test_oversight_front_door.py.
+tests/audit/test_fail_closed.py; the audit-trail queries in tests/audit/test_trail_front_door.py.
 """
 
 from __future__ import annotations

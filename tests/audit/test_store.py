@@ -16,10 +16,11 @@ from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from auth.audit import AuditEntry, AuditStore, AuditUnavailable, VerifyReport
-from auth.audit.access_log import ReadLog
+from auth.audit.access_log import AccessLog
 from auth.audit.chain import GENESIS
 from auth.audit.tables import head_table, reads_table, records_table
 from auth.identity.principal import Principal
+from huitong.audit_recorder import document_info
 
 KEY = b"audit-key-for-tests-0123456789ab"
 REPO = Path(__file__).resolve().parents[2]
@@ -29,13 +30,14 @@ T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 def entry(n: int = 0, *, subject: str = "wang.jw", role: str = "discipline_inspector",
           purpose: str | None = "案-2025-001", ids: list[str] | None = None,
           entity: str = "Payment", at: datetime | None = None) -> AuditEntry:
-    log = ReadLog()
+    log = AccessLog()
     log.note_rows(entity, ids if ids is not None else [f"p{n}", f"p{n + 1}"],
                   ["id", "amount", "payeeName"], ["payeeName"])
     principal = Principal(subject, role, "滨江区纪委", "330108000000", purpose, "jwt:t-1")
-    return AuditEntry.build(principal, document="query Q { payments { id amount payeeName } }",
-                            operation_name="Q", variables={"first": n}, reads=log,
-                            outcome="ok", duration_ms=n, at=at or T0 + timedelta(seconds=n))
+    document = document_info("query Q { payments { id amount payeeName } }")
+    return AuditEntry.build(principal, document=document, operation_name="Q",
+                            variables={"first": n}, log=log, outcome="ok", duration_ms=n,
+                            at=at or T0 + timedelta(seconds=n))
 
 
 @pytest.fixture
@@ -431,8 +433,9 @@ async def test_a_locked_head_times_out_and_writes_nothing(
 
 
 async def test_denied_operations_without_reads_are_recorded(store: AuditStore) -> None:
-    refused = AuditEntry.build(Principal("anonymous", "public"), document="{ residents { id } }",
-                               outcome="denied", duration_ms=0, errors=["PURPOSE_REQUIRED"])
+    refused = AuditEntry.build(Principal("anonymous", "public"),
+                               document=document_info("{ residents { id } }"), outcome="denied",
+                               duration_ms=0, errors=["PURPOSE_REQUIRED"])
     record = await store.append(refused)
     assert record.entry.reads == {} and record.entry.principal.credential == "anonymous"
     [found] = await store.query(outcome="denied")

@@ -1,4 +1,4 @@
-"""The oversight queries through the front door, on SQLite and PostgreSQL.
+"""The audit-trail queries through the front door, on SQLite and PostgreSQL.
 
 An inspector asks "who saw payment X": another role reads the payment, and `accessHistory`
 shows that read with role, time, purpose, masked and clear fields. A row the inspector cannot

@@ -1,7 +1,7 @@
-"""Oversight queries: the policy grant, the jurisdiction rule, and the store searches they use.
-
-Front-door behaviour (an inspector asking who saw a payment, hidden rows, roles without the
-grant) is in tests/test_audit_front_door.py; here are the rules themselves, checked directly.
+"""The audit-trail queries: the jurisdiction rule (`TrailScope`) and the store searches behind
+them. The grant is in tests/access/test_operations.py, the schema's fields in
+tests/schema/test_contributions.py, and front-door behaviour (an inspector asking who saw a
+payment, hidden rows, roles without the grant) in tests/audit/test_trail_front_door.py.
 """
 
 from __future__ import annotations
@@ -14,76 +14,18 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from auth.access.policy import PolicyError, load_policy, parse_policy
-from auth.audit import AuditEntry, AuditStore, OversightScope, StoredRecord
-from auth.audit.access_log import ReadLog
+from auth.access.policy import load_policy, parse_policy
+from auth.audit import AuditEntry, AuditStore, StoredRecord, TrailScope
+from auth.audit.access_log import AccessLog
 from auth.audit.trail_scope import enclosing_codes
 from auth.identity.principal import Principal
+from huitong.audit_recorder import document_info
 from huitong.demo.config import POLICY_PATH
 from resolvers.audit_trail import record_view
 from resolvers.ids import to_global_id
-from schema.build import build_role_schema
 
 DEMO = load_policy(POLICY_PATH)
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
-
-
-def _role(**spec: Any) -> dict[str, Any]:
-    return {"entities": {"Payment": {"fields": ["amount"]}}, **spec}
-
-
-@pytest.mark.parametrize(
-    ("oversight", "expected"),
-    [
-        (["auditRecords", "whoSawWhat"], "roles.clerk.oversight: 'whoSawWhat' is not an "
-                                         "oversight query; expected a list of 'auditRecords', "
-                                         "'accessHistory'"),
-        ("auditRecords", "roles.clerk.oversight: expected a list of"),
-        ([1], "roles.clerk.oversight: expected a list of"),
-    ],
-)
-def test_a_wrong_oversight_key_names_role_and_key(oversight: Any, expected: str) -> None:
-    with pytest.raises(PolicyError) as info:
-        parse_policy({"roles": {"clerk": _role(oversight=oversight)}}, "p.toml")
-    assert str(info.value).startswith("p.toml: ") and expected in str(info.value)
-
-
-def test_oversight_is_denied_by_default_and_never_public() -> None:
-    policy = parse_policy({"roles": {"clerk": _role(), "audit": _role(oversight=[
-        "accessHistory"])}}, "p.toml")
-    assert policy.roles["clerk"].oversight == frozenset()
-    assert policy.roles["audit"].oversight == {"accessHistory"}
-    with pytest.raises(PolicyError, match=r"roles\.public\.oversight: the public role cannot"):
-        parse_policy({"roles": {"public": _role(oversight=["auditRecords"])}}, "p.toml")
-    assert {name for name, role in DEMO.roles.items() if role.oversight} == \
-        {"discipline_inspector"}
-    assert DEMO.roles["discipline_inspector"].oversight == {"auditRecords", "accessHistory"}
-
-
-def _type_names(role_spec: dict[str, Any]) -> tuple[set[str], set[str]]:
-    role = parse_policy({"roles": {"r": role_spec}}, "p.toml").roles["r"]
-    schema = build_role_schema(role)._schema
-    assert schema.query_type is not None
-    return set(schema.query_type.fields), set(schema.type_map)
-
-
-def test_the_schema_has_only_the_granted_oversight_fields() -> None:
-    roots, types = _type_names(_role())
-    assert not {"auditRecords", "accessHistory"} & roots
-    assert not {"AuditRecord", "AuditRead", "AuditRecordFilter", "AccessEvent", "AuditOutcome",
-                "AuditedEntity"} & types
-    roots, types = _type_names(_role(oversight=["accessHistory"]))
-    assert "accessHistory" in roots and "auditRecords" not in roots
-    assert {"AccessEvent", "AuditedEntity"} <= types
-    assert not {"AuditRecord", "AuditRecordFilter"} & types
-    roots, types = _type_names(_role(oversight=["auditRecords", "accessHistory"]))
-    assert {"auditRecords", "accessHistory"} <= roots
-
-
-def test_accessible_entities_are_the_roles_own() -> None:
-    role = parse_policy({"roles": {"r": _role(oversight=["accessHistory"])}}, "p").roles["r"]
-    entity_enum = build_role_schema(role)._schema.type_map["AuditedEntity"]
-    assert set(entity_enum.values) == {"Payment"}  # type: ignore[attr-defined]
 
 
 # --- the jurisdiction rule ---------------------------------------------------------------
@@ -92,7 +34,7 @@ POLICY = parse_policy({"roles": {
     "inspector": {"entities": {"Payment": {"fields": ["amount"]},
                                "Subsidy": {"fields": ["amount"], "where": {"published": True}},
                                "Region": {"fields": ["name"], "rows": "all"}},
-                  "oversight": ["auditRecords", "accessHistory"]},
+                  "operations": ["auditRecords", "accessHistory"]},
     "clerk": {"entities": {"Payment": {"fields": ["amount"]},
                            "Subsidy": {"fields": ["amount"]},
                            "Resident": {"fields": ["name"]},
@@ -101,9 +43,9 @@ POLICY = parse_policy({"roles": {
 }}, "p.toml")
 
 
-def scope(region: str | None = "330108000000") -> OversightScope:
-    return OversightScope(POLICY, POLICY.roles["inspector"],
-                          Principal("jw", "inspector", region_code=region))
+def scope(region: str | None = "330108000000") -> TrailScope:
+    return TrailScope(POLICY, POLICY.roles["inspector"],
+                      Principal("jw", "inspector", region_code=region))
 
 
 def test_records_are_limited_to_principals_inside_the_jurisdiction() -> None:
@@ -162,10 +104,10 @@ def test_digest_reads_count_only_readers_who_could_have_seen_the_row() -> None:
 
 def entry(n: int, subject: str, role: str, region: str | None, ids: list[str],
           entity: str = "Payment", max_listed: int = 3) -> AuditEntry:
-    log = ReadLog()
+    log = AccessLog()
     log.note_rows(entity, ids, ["id", "amount"], [])
     return AuditEntry.build(Principal(subject, role, None, region, None, "jwt:x"),
-                            document="{ payments { nodes { id amount } } }", reads=log,
+                            document=document_info("{ payments { nodes { id amount } } }"), log=log,
                             outcome="ok", duration_ms=1, at=T0 + timedelta(seconds=n),
                             max_listed_ids=max_listed)
 

@@ -14,9 +14,10 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from auth.audit import AuditEntry, AuditStore, canonical_json, verify_export
-from auth.audit.access_log import ReadLog
+from auth.audit.access_log import AccessLog
 from auth.audit.tables import records_table
 from auth.identity.principal import Principal
+from huitong.audit_recorder import document_info
 from huitong.cli import main
 
 KEY = "audit-key-for-cli-tests-0123456789"
@@ -61,11 +62,11 @@ def fill(url: str, key: str | None, days: int = 3, per_day: int = 4) -> None:
         await store.ensure_schema()
         for day in range(days):
             for n in range(per_day):
-                log = ReadLog()
+                log = AccessLog()
                 log.note_rows("Resident", [f"r{day}-{n}"], ["id", "idNumber"], ["idNumber"])
                 principal = Principal("li", "civil_affairs", purpose="核对", credential="apikey:k")
                 await store.append(AuditEntry.build(
-                    principal, document="{ residents { id idNumber } }", reads=log,
+                    principal, document=document_info("{ residents { id idNumber } }"), log=log,
                     outcome="ok", duration_ms=n,
                     at=DAY + timedelta(days=day, hours=2 + n)))
         await engine.dispose()

@@ -45,16 +45,16 @@ def test_show_prints_grants_masks_and_schema(demo_config: Path) -> None:
     assert code == 0, out
     assert "payeeName (name)" in out and "payeeIdNumber (id_number)" in out
     assert "jurisdiction" in out
-    assert "audit oversight queries: none" in out
+    assert "operations: none" in out
     assert "type Payment implements Node" in out
     assert "payeeAccount" not in out.split("type Payment implements Node")[1].split("}")[0]
 
 
-def test_show_lists_oversight_grants(demo_config: Path) -> None:
+def test_show_lists_operations(demo_config: Path) -> None:
     code, out = run("policy", "show", "--role", "discipline_inspector", "--no-sdl",
                     "--config", str(demo_config))
     assert code == 0, out
-    assert "audit oversight queries: accessHistory, auditRecords" in out
+    assert "operations: accessHistory, auditRecords" in out
 
 
 def test_explain_visible_row_with_masks(demo_config: Path) -> None:

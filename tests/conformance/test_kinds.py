@@ -4,7 +4,7 @@ The same canonical rows — Disclosure, Subsidy and Payment of the generated dem
 served three ways: by the demo's SQL sources, by a local JSON API with its own names, codes,
 units and time formats (`rest`), and as GB18030 CSV exports imported into the hub store
 (`file`). A hub is started for each kind (the other entities stay on SQL), and every case of
-the battery (`conformance_cases`) must give the rest and file hubs exactly the JSON response
+the battery (`tests.conformance.cases`) must give the rest and file hubs exactly the JSON response
 the all-SQL hub gives: rows and their order, masking, ids and cursors along whole page walks,
 counts, filters, relations across sources, lookups, spending groups and error codes. On
 SQLite and on PostgreSQL (sources and hub stores on the backend).

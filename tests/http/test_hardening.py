@@ -3,7 +3,7 @@
 Through the real front door (`demo_hub`, SQLite and PostgreSQL sources): body size, malformed
 bodies, unsafe text, masking of unexpected errors, and GET and form bodies that cannot mutate;
 then the view on its own over a tiny schema. GraphQL-level errors (syntax, validation,
-operation choice, per-role limits) are in test_http_graphql_errors.py.
+operation choice, per-role limits) are in tests/http/test_errors.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The source databases, read and written by their mapping files, independently of the hub.
 
-`plant` writes the canary rows of `leak_canaries` into the tables and columns the demo
+`plant` writes the canary rows of `tests.leaks.canaries` into the tables and columns the demo
 mappings name (codes and fen as the sources store them). `SourceTruth` reads every row back
 as canonical values, so tests can say which rows a role should see without asking the hub.
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +19,8 @@ import pytest
 from auth.access.policy import parse_policy
 from huitong.demo.config import POLICY_PATH
 from schema.build import build_role_schema
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import IN_DIST, IN_FO, OOS, POLICY, prefix_of, principal_region
-from tests.leaks.hub import LeakHub, leak_hub_for
+from tests.leaks.hub import LeakHub
 from tests.leaks.sources import canonical_of, code_of, column_of, table_of
 
 LEVELS = {"PROVINCE": 2, "CITY": 4, "COUNTY": 6, "TOWNSHIP": 9, "VILLAGE": 12}
@@ -34,15 +32,6 @@ DIMENSIONS = {  # dimension → (canonical field, key in SpendingGroup)
 }
 AGGREGATING = [r for r in sorted(POLICY.roles)
                if (g := POLICY.roles[r].grant("Payment")) is not None and g.aggregate]
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def allowed_dimensions(role: str) -> list[str]:
@@ -262,5 +251,5 @@ async def test_public_cannot_difference_summaries_by_category(hub: LeakHub) -> N
                         if 0 < left_out < k:
                             leaks.append((level, field, value, key, left_out))
     assert checked > 0
-    # The suppression itself is exercised in tests/test_aggregate_privacy.py.
+    # The suppression itself is exercised in tests/access/test_aggregate_privacy.py.
     assert not leaks, f"differencing isolates fewer than {k} payments: {leaks[:5]}"

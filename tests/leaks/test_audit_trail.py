@@ -1,4 +1,4 @@
-"""Leak suite, the audit trail: oversight queries must not become a way around the policy.
+"""Leak suite, the audit trail: its queries must not become a way around the policy.
 
 Principals inside and outside the 滨江 inspector's jurisdiction read canary rows first (an
 inspector of 上城区 reads its own district, the 西兴 finance officer searches by a payee's
@@ -6,7 +6,7 @@ name, the public reads published subsidies anywhere). Then `auditRecords` shows 
 inspector only records of principals inside its jurisdiction, ids only of rows it may see,
 no canary it may not see (variables under sensitive keys are redacted), and `accessHistory`
 of a row it may not see answers exactly like that of a row that does not exist. Roles without
-the oversight grant have neither query.
+the grant (`operations`) have neither query.
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ async def test_access_history_of_a_visible_row_names_its_readers(hub: LeakHub) -
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_roles_without_oversight_have_no_audit_queries(hub: LeakHub, role: str) -> None:
-    granted = POLICY.roles[role].oversight
+async def test_roles_without_the_grant_have_no_audit_queries(hub: LeakHub, role: str) -> None:
+    granted = POLICY.roles[role].operations
     for name, query in (("auditRecords", "{ auditRecords { seq } }"),
                         ("accessHistory", '{ accessHistory(entity: Payment, id: "x") { seq } }')):
         if name in granted:

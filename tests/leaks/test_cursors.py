@@ -9,24 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from auth.model.catalog import ENTITIES
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import POLICY
-from tests.leaks.hub import LeakHub, assert_refused_without_rows, leak_hub_for, role_entity_pairs
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
+from tests.leaks.hub import LeakHub, assert_refused_without_rows, role_entity_pairs
 
 
 def _b64(raw: bytes) -> str:

@@ -9,25 +9,14 @@ backend, never a source error that depends on how the source stores the column.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import MISSING_ID, ROLES
-from tests.leaks.hub import LeakHub, global_id, leak_hub_for, lookup_field, readable_entities
+from tests.leaks.hub import LeakHub, global_id, lookup_field, readable_entities
 
 OUT_OF_RANGE = ("2147483648", "99999999999999999999", "-2147483649")
 CHINA = dt.timedelta(hours=8)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 @pytest.mark.parametrize("role", ROLES)

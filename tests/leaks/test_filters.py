@@ -9,29 +9,19 @@ whose only matches are hidden rows answers byte for byte like a filter matching 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from auth.model.catalog import ENTITIES, FieldSpec, Kind
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import BOOK, IN_DIST, IN_FO, OOS, PLANTS, POLICY, prefix_of
-from tests.leaks.hub import LeakHub, global_id, inputs_of, leak_hub_for, role_entity_pairs
+from tests.leaks.hub import LeakHub, global_id, inputs_of, role_entity_pairs
 
 # Values no row holds: a nonexistent string, id, year, and a village with no records.
 NO_MATCH: dict[Kind, Any] = {Kind.STRING: "NOPE-0000", Kind.ID: 999_998, Kind.INT: 1900,
                              Kind.REGION_CODE: "330603107299"}
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def _wire(spec: FieldSpec, value: Any) -> Any:

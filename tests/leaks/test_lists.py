@@ -10,25 +10,14 @@ canary the role may not see (checked on every response by `LeakHub`).
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from auth.model.catalog import ENTITIES, Kind
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import BOOK, POLICY, tokens_in_text
-from tests.leaks.hub import LeakHub, leak_hub_for, role_entity_pairs, selection
+from tests.leaks.hub import LeakHub, role_entity_pairs, selection
 from tests.leaks.sources import SourceTruth
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def raw_id(global_id: str) -> str:

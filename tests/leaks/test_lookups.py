@@ -10,31 +10,18 @@ not exist for it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from auth.model.catalog import ENTITIES
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import BOOK, MISSING_ID, PLANTS, ROLES
 from tests.leaks.hub import (
     LeakHub,
     global_id,
-    leak_hub_for,
     lookup_field,
     readable_entities,
     role_entity_pairs,
     selection,
 )
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def four_ways(role: str, entity: str) -> str:

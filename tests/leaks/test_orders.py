@@ -9,26 +9,15 @@ would sit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from auth.model.catalog import ENTITIES, Kind
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import POLICY
-from tests.leaks.hub import LeakHub, global_id, leak_hub_for, role_entity_pairs
+from tests.leaks.hub import LeakHub, global_id, role_entity_pairs
 
 PAGE = 60
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def _id_key(row: dict[str, Any]) -> int:

@@ -11,28 +11,17 @@ like a relation to a row that does not exist.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from auth.model.catalog import ENTITIES, RelationSpec
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import BOOK, PLANT, PLANTS, POLICY
-from tests.leaks.hub import LeakHub, global_id, leak_hub_for, lookup_field, role_entity_pairs
+from tests.leaks.hub import LeakHub, global_id, lookup_field, role_entity_pairs
 from tests.leaks.sources import SourceTruth
 
 FIRST = 4  # per to-many relation, so that trees stay small
 DEPTH = 3
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def relations(role: str, entity: str) -> list[RelationSpec]:

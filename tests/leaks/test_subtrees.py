@@ -9,19 +9,16 @@ with filters, orders and cursors as on the root lists.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from auth.model.catalog import ENTITIES, Kind
-from tests.conftest import BACKENDS, PostgresDatabases
 from tests.leaks.canaries import BOOK, IN_DIST, IN_FO, OOS, POLICY, prefix_of
 from tests.leaks.hub import (
     LeakHub,
     assert_refused_without_rows,
     global_id,
-    leak_hub_for,
     selection,
 )
 
@@ -29,15 +26,6 @@ FIRST = 20
 WALK = 200  # page size of the cursor walks: several pages on the large subtrees
 CODES = ("330000000000", "330108000000", "330108001000", "330108002000", "330102000000",
          "330603107200", IN_FO, IN_DIST, OOS)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    pg_databases: PostgresDatabases,
-) -> AsyncIterator[LeakHub]:
-    async with leak_hub_for(request.param, tmp_path_factory, pg_databases) as leak_hub:
-        yield leak_hub
 
 
 def subtree_pairs() -> list[tuple[str, str]]:

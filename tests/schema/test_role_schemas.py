@@ -1,7 +1,7 @@
 """Every role's schema is built from the policy and matches its committed SDL file.
 
 A change in what a role can see shows up as a diff of schema/sdl/<role>.graphql in review.
-Regenerate with: HUITONG_UPDATE_SDL=1 pytest tests/test_role_schemas.py
+Regenerate with: HUITONG_UPDATE_SDL=1 pytest tests/schema/test_role_schemas.py
 """
 
 from __future__ import annotations

@@ -28,9 +28,11 @@ from auth.model.query import (
     ScopedQuery,
     Transform,
 )
-from connectors.base import SourceUnavailable
-from connectors.file.connector import FileConnector, ImportReport
+from connectors.base import Services, SourceUnavailable
+from connectors.file.connector import FileConnector
+from connectors.file.load import ImportReport
 from connectors.file.store import import_rejects, import_runs, table_name
+from connectors.rows import PARTITION
 from huitong.settings import SourceSettings
 from huitong.sources import build_connectors
 from tests.conftest import PostgresDatabases, fresh_database_url
@@ -70,7 +72,7 @@ async def store(backend: str, tmp_path: Path, pg_databases: PostgresDatabases
 async def connector_for(store: AsyncEngine, settings: SourceSettings) -> FileConnector:
     connector = build_connectors({settings.name: settings})[settings.name]
     assert isinstance(connector, FileConnector)
-    connector.attach_store(store)
+    await connector.attach(Services(store=store))
     await connector.open()
     return connector
 
@@ -302,7 +304,7 @@ async def test_pages_partitions_and_aggregates_run_in_the_store(
         assert pages == sorted(everything, key=lambda r: (-r["amount"], r["id"]))
         part = Partition("regionCode", ("330108001001", "330110001001"), 3)
         rows = await connector.fetch(scoped(partition=part))
-        assert [(r["_partition"], r["id"]) for r in rows] == [
+        assert [(r[PARTITION], r["id"]) for r in rows] == [
             ("330108001001", r["id"]) for r in everything if r["regionCode"] == "330108001001"
         ][:3]
         assert await connector.count_partitioned(scoped(partition=part)) == {"330108001001": 20}

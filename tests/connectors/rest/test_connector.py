@@ -39,12 +39,13 @@ from connectors.base import (
     SourceTimeout,
     SourceUnavailable,
 )
-from connectors.mapping import parse_mapping
+from connectors.mapping import load_mapping, parse_mapping
 from connectors.rest.breaker import State
-from connectors.rest.connector import MAPPING_KEYS, RestConnector, build_rest_connector
+from connectors.rest.connector import RestConnector
+from connectors.rest.factory import MAPPING_KEYS, build_rest_connector
+from connectors.rows import PARTITION
 from connectors.sql.connector import SqlConnector
 from huitong.settings import SourceSettings
-from huitong.sources import load_mapping
 from tests.connectors.rest.fake_api import (
     METHODS,
     STATUSES,
@@ -234,10 +235,10 @@ async def test_partitions_and_their_counts(
     query = q(order=BY_PAID, partition=partition)
     got = await opened.fetch(query)
     assert got == await reference.fetch(query)
-    assert all("_partition" in r for r in got) and got
+    assert all(PARTITION in r for r in got) and got
     assert await opened.count_partitioned(query) == await reference.count_partitioned(query)
     # Scope holds inside partitions: the other district's key gets nothing.
-    assert not [r for r in got if r["_partition"] == "330110001001"]
+    assert not [r for r in got if r[PARTITION] == "330110001001"]
 
 
 @pytest.mark.parametrize("opened", ["page+pushdown", "cursor"], indirect=True)

@@ -24,6 +24,7 @@ from auth.model.query import (
 )
 from connectors.base import SourceMisconfigured, SourceUnavailable
 from connectors.mapping import parse_mapping
+from connectors.rows import PARTITION
 from connectors.sql.connector import SqlConnector
 
 MAPPING = {
@@ -152,7 +153,7 @@ async def test_partitioned_fetch_limits_per_key(connector: SqlConnector) -> None
                                    partition=Partition("regionCode", ("330108", "330102"), 3, 6)))
     by_key: dict[str, list[str]] = {}
     for r in rows:
-        by_key.setdefault(r["_partition"], []).append(r["id"])
+        by_key.setdefault(r[PARTITION], []).append(r["id"])
     assert by_key == {"330102": ["3", "7", "11"], "330108": ["1", "2", "4"]}
     counts = await connector.count_partitioned(q(
         partition=Partition("regionCode", ("330108", "330102"), 3, 6)))

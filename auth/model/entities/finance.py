@@ -1,0 +1,165 @@
+"""Finance (source: the community finance system): budget indicators, pre-approvals,
+claims, payments, invoices and subsidy payouts."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from auth.model.specs import (
+    Kind,
+    RelationSpec,
+    entity,
+    f,
+    id_field,
+    key,
+    region_field,
+    to_many,
+    to_one,
+)
+
+ENUMS: Final[dict[str, tuple[str, ...]]] = {
+    "ApprovalCategory": (
+        "MEETING", "TRAINING", "TRAVEL", "RECEPTION", "PROCUREMENT", "PROJECT", "OTHER",
+    ),
+    "PreApprovalStatus": ("DRAFT", "SUBMITTED", "APPROVED", "REJECTED"),
+    "ReimbursementStatus": ("SUBMITTED", "APPROVED", "REJECTED", "PAID"),
+    "PaymentMethod": ("TREASURY", "TRANSFER", "OFFICIAL_CARD", "CASH"),
+    "PayeeKind": ("ORG", "PERSON"),
+    "PaymentStatus": ("PENDING", "PAID", "RETURNED"),
+    "SubsidyResult": ("SUCCESS", "FAILED", "RETURNED"),
+}
+
+ENTITIES: Final = (
+    entity(
+        "BudgetIndicator", "budgetIndicators", "finance",
+        "预算指标: an approved budget line.",
+        [
+            id_field("Global id."), region_field(),
+            f("fiscalYear", Kind.INT, "Budget year."),
+            f("indicatorNo", Kind.STRING, "Indicator number (指标文号)."),
+            f("name", Kind.STRING, "Indicator name."),
+            f("functionCode", Kind.STRING, "7-digit 支出功能分类 code."),
+            f("economicCode", Kind.STRING, "5-digit 经济分类 code."),
+            f("amount", Kind.MONEY, "Approved amount."),
+            f("used", Kind.MONEY, "Amount already paid."),
+            f("available", Kind.MONEY, "Amount still available."),
+        ],
+        [
+            to_many("preApprovals", "PreApproval", "budgetIndicatorId",
+                    "Pre-approvals charged to this indicator."),
+            to_many("payments", "Payment", "budgetIndicatorId",
+                    "Payments charged to this indicator."),
+        ],
+    ),
+    entity(
+        "PreApproval", "preApprovals", "finance", "事前审批: approval before spending.",
+        [
+            id_field("Global id."), region_field(),
+            key("budgetIndicatorId", "BudgetIndicator", "Indicator charged.",
+                nullable=True),
+            f("category", Kind.ENUM, "Kind of spending.", enum="ApprovalCategory"),
+            f("title", Kind.STRING, "What is to be spent on."),
+            f("applicantName", Kind.STRING, "Applicant."),
+            f("plannedAmount", Kind.MONEY, "Planned amount."),
+            f("status", Kind.ENUM, "Approval state.", enum="PreApprovalStatus"),
+            f("submittedAt", Kind.DATETIME, "When it was submitted."),
+            f("approvedAt", Kind.DATETIME, "When it was approved.", nullable=True),
+        ],
+        [
+            to_one("budgetIndicator", "BudgetIndicator", "budgetIndicatorId",
+                   "Indicator charged."),
+            to_many("reimbursements", "Reimbursement", "preApprovalId",
+                    "Claims made under this approval."),
+        ],
+    ),
+    entity(
+        "Reimbursement", "reimbursements", "finance", "报销: an expense claim.",
+        [
+            id_field("Global id."), region_field(),
+            f("claimNo", Kind.STRING, "Claim number."),
+            f("claimantName", Kind.STRING, "Claimant."),
+            key("preApprovalId", "PreApproval", "Approval claimed under.",
+                nullable=True),
+            key("budgetIndicatorId", "BudgetIndicator", "Indicator charged.",
+                nullable=True),
+            f("total", Kind.MONEY, "Claimed total."),
+            f("status", Kind.ENUM, "Claim state.", enum="ReimbursementStatus"),
+            f("submittedAt", Kind.DATETIME, "When it was submitted."),
+        ],
+        [
+            to_one("preApproval", "PreApproval", "preApprovalId", "The approval."),
+            to_one("budgetIndicator", "BudgetIndicator", "budgetIndicatorId",
+                   "Indicator charged."),
+            to_many("invoices", "Invoice", "reimbursementId", "Invoices attached."),
+            RelationSpec("payment", "Payment", "id", "reimbursementId", False,
+                         "The payment that settled this claim."),
+        ],
+    ),
+    entity(
+        "Payment", "payments", "finance", "支付: money leaving the unit's accounts.",
+        [
+            id_field("Global id."), region_field(),
+            f("paymentNo", Kind.STRING, "Payment voucher number."),
+            key("budgetIndicatorId", "BudgetIndicator", "Indicator charged.",
+                nullable=True),
+            key("reimbursementId", "Reimbursement", "Claim settled.", nullable=True),
+            f("method", Kind.ENUM, "How it was paid.", enum="PaymentMethod"),
+            f("payeeName", Kind.STRING, "Payee."),
+            f("payeeKind", Kind.ENUM, "Organisation or person.", enum="PayeeKind"),
+            f("payeeIdNumber", Kind.STRING, "Personal payee's ID number.",
+              nullable=True),
+            f("payeeAccount", Kind.STRING, "Payee bank account."),
+            f("amount", Kind.MONEY, "Amount paid."),
+            f("purpose", Kind.STRING, "Stated purpose."),
+            f("functionCode", Kind.STRING, "7-digit 支出功能分类 code."),
+            f("economicCode", Kind.STRING, "5-digit 经济分类 code."),
+            f("paidAt", Kind.DATETIME, "When it was paid."),
+            f("status", Kind.ENUM, "Payment state.", enum="PaymentStatus"),
+        ],
+        [
+            to_one("budgetIndicator", "BudgetIndicator", "budgetIndicatorId",
+                   "Indicator charged."),
+            to_one("reimbursement", "Reimbursement", "reimbursementId",
+                   "The claim this payment settled."),
+            RelationSpec("inspectionCases", "InspectionCase", "id", "id", True,
+                         "Inspection cases that name this payment.",
+                         via="CasePayment", via_local="paymentId", via_remote="caseId"),
+        ],
+    ),
+    entity(
+        "Invoice", "invoices", "finance", "发票: an invoice attached to a claim.",
+        [
+            id_field("Global id."), region_field(),
+            f("invoiceCode", Kind.STRING, "12-digit 发票代码 (empty for 数电票).",
+              nullable=True),
+            f("invoiceNumber", Kind.STRING, "发票号码 (20 digits for 数电票)."),
+            f("sellerName", Kind.STRING, "Seller."),
+            f("sellerTaxId", Kind.STRING, "Seller's 统一社会信用代码."),
+            f("total", Kind.MONEY, "Invoice total."),
+            f("issuedAt", Kind.DATETIME, "Issue time."),
+            key("reimbursementId", "Reimbursement", "Claim it is attached to.",
+                nullable=True),
+        ],
+        [to_one("reimbursement", "Reimbursement", "reimbursementId", "The claim.")],
+    ),
+    entity(
+        "Subsidy", "subsidies", "finance", "惠民惠农补贴发放: one subsidy payout.",
+        [
+            id_field("Global id."), region_field(),
+            f("batchNo", Kind.STRING, "Payout batch."),
+            f("subsidyType", Kind.STRING, "Kind of subsidy."),
+            f("period", Kind.STRING, "Period paid for, e.g. 2024-03."),
+            f("recipientName", Kind.STRING, "Recipient."),
+            f("recipientIdNumber", Kind.STRING, "Recipient's ID number."),
+            f("amount", Kind.MONEY, "Amount paid."),
+            f("bankCard", Kind.STRING, "Card paid into (一卡通)."),
+            f("paidAt", Kind.DATETIME, "When it was paid."),
+            f("result", Kind.ENUM, "Payout result.", enum="SubsidyResult"),
+            f("published", Kind.BOOL, "Whether the batch list has been 公示."),
+        ],
+        [
+            RelationSpec("recipient", "Resident", "recipientIdNumber", "idNumber", False,
+                         "The resident with the recipient's ID number."),
+        ],
+    ),
+)

@@ -1,0 +1,60 @@
+"""The request's road to the data: `connectors.gateway.Gateway`, with its refusals and source
+failures as the GraphQL errors callers see (stable codes, never a driver's message)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from auth.access.purpose import PurposeRequired
+from auth.access.scope import AccessDenied, Relation
+from auth.model.query import AggregateQuery, EntityQuery
+from connectors.base import SourceError
+from connectors.gateway import Gateway, InvalidQuery
+from connectors.rows import Row
+
+from .errors import bad_input, forbidden, purpose_required, source_failed
+
+
+@contextlib.contextmanager
+def caller_errors() -> Iterator[None]:
+    """Domain errors from below as the GraphQL errors callers see."""
+    try:
+        yield
+    except AccessDenied:
+        raise forbidden() from None
+    except PurposeRequired as exc:
+        raise purpose_required(exc.message) from None
+    except InvalidQuery as exc:
+        raise bad_input(str(exc)) from None
+    except SourceError as exc:
+        raise source_failed(exc) from None
+
+
+class GraphQLGateway:
+    """The same calls as `Gateway`, each inside `caller_errors`."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.inner = gateway
+
+    async def fetch(
+        self, query: EntityQuery, via: Relation | None = None, keys: tuple[str, ...] = (),
+        *, page_size: int | None = None,
+    ) -> list[Row]:
+        with caller_errors():
+            return await self.inner.fetch(query, via, keys, page_size=page_size)
+
+    async def count(self, query: EntityQuery) -> int:
+        with caller_errors():
+            return await self.inner.count(query)
+
+    async def count_partitioned(
+        self, query: EntityQuery, via: Relation | None = None
+    ) -> Mapping[Any, int]:
+        with caller_errors():
+            return await self.inner.count_partitioned(query, via)
+
+    async def aggregate(self, query: AggregateQuery) -> list[Row]:
+        with caller_errors():
+            return await self.inner.aggregate(query)
