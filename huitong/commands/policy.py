@@ -16,6 +16,7 @@ from auth.identity.principal import Principal
 from auth.model.catalog import ENTITIES
 from auth.model.query import Op
 from auth.model.regions import BadRegionCode, check_region_code
+from connectors.base import Services, SourceError
 from resolvers.ids import from_global_id
 from schema.build import build_role_schema
 
@@ -93,15 +94,26 @@ def show(role_name: str, config: Path, sdl: bool) -> None:
 
 async def _fetch_unscoped(settings: Settings, entity: str, row_id: str) -> dict[str, object] | None:
     """The operator's own look at the row, outside any role (this command runs locally)."""
+    from ..hub import open_store  # the hub module pulls in the GraphQL stack: load it late
+
     connectors = build_connectors(settings.sources)
     connector = next((c for c in connectors.values() if entity in c.entities), None)
     if connector is None:
         raise click.ClickException(f"no configured source serves {entity}")
-    await connector.open()
+    store = open_store(settings.store_url)
     try:
-        rows = await connector.fetch(operator_lookup(entity, row_id))
+        # Like the hub, but only looking: a file source's drops are read, not imported.
+        await connector.attach(Services(store=store, start_up=False))
+        await connector.open()
+        try:
+            rows = await connector.fetch(operator_lookup(entity, row_id))
+        finally:
+            await connector.close()
+    except SourceError as exc:
+        raise click.ClickException(f"the source {exc.source!r} could not answer ({exc.code}); "
+                                   "`huitong check` tells more") from None
     finally:
-        await connector.close()
+        await store.dispose()
     return rows[0] if rows else None
 
 

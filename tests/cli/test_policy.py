@@ -10,19 +10,38 @@ from click.testing import CliRunner
 
 from huitong.cli import main
 from huitong.demo.config import SECRET_ENV, write_demo_config
+from huitong.demo.exports import export_subsidies, file_source
 from tests.conftest import PostgresDatabases, fresh_database_url
 from tests.hub_harness import SECRET, make_demo_sources
 
 
 @pytest.fixture(scope="module")
-async def demo_config(tmp_path_factory: pytest.TempPathFactory,
-                      pg_databases: PostgresDatabases) -> Path:
+async def demo_urls(tmp_path_factory: pytest.TempPathFactory,
+                    pg_databases: PostgresDatabases) -> tuple[Path, dict[str, str]]:
     directory = tmp_path_factory.mktemp("policy-cli")
     urls = {name: await fresh_database_url("sqlite", directory, pg_databases, name)
             for name in ("finance", "civil_affairs", "inspection")}
     await make_demo_sources(urls)
+    return directory, urls
+
+
+@pytest.fixture(scope="module")
+def demo_config(demo_urls: tuple[Path, dict[str, str]]) -> Path:
+    directory, urls = demo_urls
     store = f"sqlite+aiosqlite:///{directory / 'hub.db'}"
     return write_demo_config(directory, urls, store)
+
+
+@pytest.fixture(scope="module")
+async def file_config(demo_urls: tuple[Path, dict[str, str]]) -> Path:
+    """Subsidies from the demo's GB18030 export (a file source)."""
+    parent, urls = demo_urls
+    directory = parent / "with-file"
+    directory.mkdir()
+    await export_subsidies(urls["finance"], directory / "exports")
+    config = write_demo_config(directory, urls, f"sqlite+aiosqlite:///{directory / 'hub.db'}",
+                               extra_sources=file_source(directory / "exports"))
+    return config
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -93,3 +112,18 @@ def test_explain_rejects_bad_arguments(demo_config: Path) -> None:
     code, out = run("policy", "explain", "--role", "public", "--region", "33010",
                     "--config", str(demo_config), "Payment", "1")
     assert code != 0 and "12-digit" in out
+
+
+def test_explain_reads_a_file_source_from_the_hub_store(file_config: Path) -> None:
+    code, out = run("import", "--source", "subsidy_export", "--config", str(file_config))
+    assert code == 0, out
+    store = file_config.parent / "hub.db"
+    with sqlite3.connect(store) as conn:
+        row_id, region = conn.execute(
+            "SELECT id, region_code FROM file_subsidy_export_subsidy "
+            "WHERE region_code LIKE '330108001%' LIMIT 1").fetchone()
+    code, out = run("policy", "explain", "--role", "civil_affairs", "--region", "330108000000",
+                    "--config", str(file_config), "Subsidy", str(row_id))
+    assert code == 0, out
+    assert "VISIBLE" in out and f"regionCode {region} is inside" in out
+    assert "recipientName (name)" in out
