@@ -17,7 +17,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
@@ -29,6 +28,7 @@ from resolvers.context import RequestContext
 
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
+from .responses import JSONResponse
 from .settings import Settings
 
 PRINCIPAL_KEY = "huitong.principal"

@@ -45,7 +45,7 @@ from typing import Any
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
@@ -59,6 +59,7 @@ from strawberry.types.graphql import OperationType
 from schema.extensions.errors import public_error
 
 from .request_json import JSONRefused, decode_json, unsafe_text_at
+from .responses import JSONResponse, encode_json
 
 log = logging.getLogger("huitong.http")
 
@@ -158,6 +159,9 @@ class HardenedGraphQL(GraphQL[Context, RootValue]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data, self.max_json_depth)
+
+    def encode_json(self, data: object) -> str:
+        return encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
