@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from graphql import GraphQLError
+from strawberry import UNSET
 from strawberry.types.info import Info
 
 from auth.audit import (
     AUDIT_ENTITY,
     IDS_LISTED,
+    OPTIONAL_FACTS,
     AccessEvent,
     AuditSearch,
     AuditUnavailable,
@@ -166,6 +168,33 @@ def _value(enum_value: Any) -> Any:
     return getattr(enum_value, "value", enum_value)
 
 
+_RECORD_FILTERS = ("subject", "role", "agency", "purpose", "outcome", "since", "until",
+                   "entity", "region_code")
+
+
+def _record_filter(filter: Any) -> tuple[dict[str, Any], list[str]]:
+    """The given conditions, and the optional facts asked to be absent (given as null)."""
+    wanted: dict[str, Any] = {}
+    without: list[str] = []
+    for name in _RECORD_FILTERS if filter is not None else ():
+        value = getattr(filter, name, UNSET)
+        if value is UNSET:
+            continue
+        if value is None:
+            if name not in OPTIONAL_FACTS:
+                raise bad_input(f"filter.{_camel(name)}: every record has one, so null "
+                                "matches nothing; leave the condition out instead")
+            without.append(name)
+            continue
+        wanted[name] = _value(value)
+    return wanted, without
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 async def audit_records(
     info: Info[Any, Any], filter: Any, first: int | None, before: str | None
 ) -> list[AuditRecordView]:
@@ -173,19 +202,14 @@ async def audit_records(
     ctx, store, scope = _prepare(info)
     limit = check_first(first, MAX_PAGE)
     before_seq = _before(before)
-    wanted: dict[str, Any] = {}
-    narrowed_to = None
-    if filter is not None:
-        wanted = {name: _value(getattr(filter, name)) for name in
-                  ("subject", "role", "agency", "purpose", "outcome", "since", "until",
-                   "entity")}
-        narrowed_to = filter.region_code
+    wanted, without = _record_filter(filter)
+    narrowed_to = wanted.pop("region_code", None)
     prefix = scope.records_prefix(narrowed_to)
     records: list[StoredRecord] = []
     if prefix is not None and limit > 0:
         try:
             records = await store.query(**wanted, region_prefix=prefix, before_seq=before_seq,
-                                        limit=limit)
+                                        limit=limit, without=without)
         except AuditUnavailable:
             raise _unavailable() from None
     _note(ctx, info, [r.seq for r in records])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from strawberry import UNSET
+
 from auth.model.catalog import ENTITIES, FieldSpec, Kind
 from auth.model.query import Condition, Op, OrderKey
 from auth.model.regions import BadRegionCode, check_region_code, jurisdiction_prefix
@@ -68,14 +70,34 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
+def is_unset(value: Any) -> bool:
+    """An input field the caller left out (as opposed to one given as null)."""
+    return value is UNSET
+
+
+def null_condition(entity: str, ff: FilterField) -> Condition:
+    """An explicit null: rows without a value, where the field can have none; else refused,
+    never ignored (ignoring it would answer every row)."""
+    if not ff.field.nullable:
+        raise bad_input(f"filter.{ff.input_name}: {entity}.{ff.field.name} always has a "
+                        "value, so null matches nothing; leave the condition out instead")
+    return Condition(ff.field.name, Op.IS_NULL, True)
+
+
 def read_filter(entity: str, fields: list[FilterField], value: Any) -> tuple[Condition, ...]:
-    """Canonical conditions from a filter input object (unset fields are ignored)."""
+    """Canonical conditions from a filter input object: fields left out add nothing, a field
+    given as null means "has no value" (`null_condition`)."""
     if value is None:
         return ()
     conditions = []
     for ff in fields:
-        raw = getattr(value, ff.input_name, None)
-        if raw is None or type(raw).__name__ == "UnsetType":
+        raw = getattr(value, ff.input_name, UNSET)
+        if is_unset(raw):
+            continue
+        if raw is None:
+            cond = null_condition(entity, ff)
+            if cond not in conditions:  # `approvedFrom: null, approvedTo: null` is one test
+                conditions.append(cond)
             continue
         conditions.append(Condition(ff.field.name, ff.op, _canonical(ff, raw, entity)))
     return tuple(conditions)
@@ -112,7 +134,7 @@ def read_order(entity: str, orderable: Iterable[str], value: Any) -> tuple[Order
     allowed = set(orderable)
     for i, item in enumerate(value or ()):
         chosen = [(name, getattr(item, name, None)) for name in sorted(allowed)]
-        chosen = [(n, d) for n, d in chosen if d is not None and type(d).__name__ != "UnsetType"]
+        chosen = [(n, d) for n, d in chosen if d is not None and not is_unset(d)]
         if len(chosen) != 1:
             raise bad_input(f"orderBy[{i}]: set exactly one field per element")
         name, direction = chosen[0]

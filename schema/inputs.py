@@ -48,7 +48,9 @@ def filter_input(ns: RoleNamespace, grant: EntityGrant) -> Any | None:
     }
     return ns.add_type(
         name,
-        {k: strawberry.field(default=None, graphql_type=v, description=_describe(ff))
+        # No default: a field left out and a field given as null mean different things.
+        {k: strawberry.field(default=strawberry.UNSET, graphql_type=v,
+                             description=_describe(ff))
          for (k, v), ff in zip(annotations.items(), fields, strict=True)},
         decorator=strawberry.input,
         description=f"Conditions on {grant.entity}; all given conditions must hold.",
@@ -58,7 +60,8 @@ def filter_input(ns: RoleNamespace, grant: EntityGrant) -> Any | None:
 def _describe(ff: Any) -> str:
     op = {"gte": "at least", "lte": "at most", "within": "inside the region subtree of",
           "eq": "equal to"}[ff.op.value]
-    return f"{ff.field.name} {op} this value."
+    text = f"{ff.field.name} {op} this value."
+    return text + " Null: rows without a value." if ff.field.nullable else text
 
 
 def order_input(ns: RoleNamespace, grant: EntityGrant) -> Any | None:

@@ -18,7 +18,7 @@ from .errors import AuditUnavailable
 from .export import ExportReport, export_records, generate_signing_key, load_key, verify_export
 from .records import IDS_DIGEST, IDS_LISTED, OUTCOMES, AuditEntry, DocumentInfo, StoredRecord
 from .redaction import REDACTED, redact
-from .search import AccessEvent, AuditSearch
+from .search import OPTIONAL_FACTS, AccessEvent, AuditSearch
 from .store import AuditStore
 from .trail_scope import AUDIT_ENTITY, TrailScope
 from .verify import ChainProblem, VerifyReport
@@ -30,6 +30,7 @@ __all__ = [
     "GENESIS",
     "IDS_DIGEST",
     "IDS_LISTED",
+    "OPTIONAL_FACTS",
     "OUTCOMES",
     "REDACTED",
     "AccessEvent",

@@ -22,6 +22,10 @@ from .errors import AuditUnavailable, brief
 from .records import IDS_DIGEST, AuditEntry, StoredRecord
 from .tables import reads_table, records_table
 
+# Facts of a record that may be absent (a principal without an agency, a read without a
+# stated purpose): a search may ask for their absence.
+OPTIONAL_FACTS = ("agency", "purpose")
+
 log = logging.getLogger(__name__)
 
 
@@ -83,10 +87,12 @@ class AuditSearch:
         region_prefix: str | None = None,
         before_seq: int | None = None,
         limit: int = 100,
+        without: Collection[str] = (),
     ) -> list[StoredRecord]:
         """Records matching every given filter, newest first; page on with `before_seq`.
 
-        `region_prefix` keeps the records of principals whose region code starts with it.
+        `region_prefix` keeps the records of principals whose region code starts with it;
+        `without` names the optional facts (`agency`, `purpose`) that must be absent.
         """
         c = records_table.c
         conditions: list[Any] = [
@@ -95,6 +101,10 @@ class AuditSearch:
                                   (c.purpose, purpose), (c.outcome, outcome))
             if value is not None
         ]
+        for name in without:
+            if name not in OPTIONAL_FACTS:
+                raise ValueError(f"{name} is always recorded")
+            conditions.append(c[name].is_(None))
         if since is not None:
             conditions.append(c.at >= since.astimezone(UTC))
         if until is not None:

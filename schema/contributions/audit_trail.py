@@ -86,15 +86,17 @@ def _audit_records_field(ns: RoleNamespace, entities: Any) -> Any:
         "prev_hash": _f(str, "The previous record's chain hash."),
     }), description="One operation in the audit chain: who, with what purpose, what came back.")
     record_filter = ns.add_type("AuditRecordFilter", {
-        name: strawberry.field(default=None, graphql_type=Optional[kind],  # noqa: UP045
+        # No default: null means "absent" (agency, purpose) or is refused, never ignored.
+        name: strawberry.field(default=strawberry.UNSET,
+                               graphql_type=Optional[kind],  # noqa: UP045
                                description=text)
         for name, kind, text in (
             ("subject", str, "The principal's subject."),
             ("role", str, "The principal's role."),
-            ("agency", str, "The principal's agency."),
+            ("agency", str, "The principal's agency; null: principals without one."),
             ("region_code", RegionCode, "Principals inside this region's subtree."),
             ("entity", entities, "Operations that read this entity."),
-            ("purpose", str, "The stated purpose, exactly."),
+            ("purpose", str, "The stated purpose, exactly; null: none was stated."),
             ("outcome", AuditOutcome, "How the operation ended."),
             ("since", dt.datetime, "Operations at or after this time."),
             ("until", dt.datetime, "Operations at or before this time."),

@@ -192,3 +192,27 @@ async def test_the_inspector_gets_no_suggestions_either(demo_hub: DemoHub) -> No
         body = (await post(demo_hub, inspector, query)).json()
         assert body["errors"] and all("Did you mean" not in e["message"]
                                       for e in body["errors"]), body
+
+
+async def test_null_in_the_record_filter_means_absent_or_is_refused(demo_hub: DemoHub) -> None:
+    """`purpose: null` finds the reads without a stated purpose (an inspector's question);
+    null on a fact every record has is refused, never ignored."""
+    civil = caller("civil_affairs")
+    await data(demo_hub, civil, "{ payments(first: 1) { totalCount } }", purpose="复核-1")
+    await data(demo_hub, civil, "{ payments(first: 1) { totalCount } }")
+    inspector = caller(INSPECTOR)
+    stated = {"role": "civil_affairs", "purpose": "复核-1"}
+    unstated = {"role": "civil_affairs", "purpose": None}
+    with_purpose = (await data(demo_hub, inspector, RECORDS, {"filter": stated}))["auditRecords"]
+    without = (await data(demo_hub, inspector, RECORDS, {"filter": unstated}))["auditRecords"]
+    everyone = (await data(demo_hub, inspector, RECORDS,
+                           {"filter": {"role": "civil_affairs"}}))["auditRecords"]
+    assert with_purpose and all(r["purpose"] == "复核-1" for r in with_purpose)
+    assert without and all(r["purpose"] is None for r in without)
+    assert {r["seq"] for r in without} < {r["seq"] for r in everyone}
+    for name in ("role", "subject", "outcome", "since", "regionCode"):
+        body = (await post(demo_hub, inspector, RECORDS, {"filter": {name: None}})).json()
+        assert body["data"] is None, body  # auditRecords is not nullable
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["message"].startswith(f"filter.{name}: "), error

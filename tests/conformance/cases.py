@@ -2,9 +2,10 @@
 
 Each case is one query for one role; a case with `walk` follows that connection's cursors to
 the end (or `pages` pages). Between them they use every list feature a connector must get
-right: scope per role, masking, keyset pages and cursors, totalCount, each filter operator,
-orders (with ties broken by id), relations into and out of the entity (DataLoader IN lists,
-per-parent windows, per-parent counts), lookups by id and `node`, region subtrees,
+right: scope per role, masking, keyset pages and cursors, totalCount, each filter operator
+(explicit nulls too), orders (with ties broken by id), relations into and out of the entity
+(DataLoader IN lists, per-parent windows, per-parent counts), lookups by id and `node`, region
+subtrees,
 spendingSummary groups (with public k-suppression), and errors.
 """
 
@@ -49,6 +50,7 @@ class Case:
     walk: str | None = None  # the root connection whose cursors are followed
     pages: int = 40
     error: str | None = None  # the code every kind must answer with, if any
+    nulls: tuple[str, ...] = ()  # fields null in every node of the walked list
 
 
 def _list(root: str, fields: str, args: str = "") -> str:
@@ -80,6 +82,10 @@ def disclosure_cases() -> list[Case]:
             "disclosures", "id status domain period",
             "first: 60, orderBy: [{status: ASC}, {domain: DESC}, {period: ASC}]"),
             walk="disclosures", pages=3),
+        Case("disclosures-null-published", CA, _list(
+            "disclosures", "id status publishedAt",
+            "first: 40, filter: {publishedFrom: null, domain: AFFAIRS}"), walk="disclosures",
+            nulls=("publishedAt",)),
         Case("disclosures-region-subtree", PUB, """{ region(code: "330108001000") {
             disclosures(first: 5, filter: {domain: PARTY}) { totalCount nodes { id title } }
             children { code disclosures(first: 2, orderBy: [{period: DESC}]) {
@@ -143,6 +149,17 @@ def payment_cases() -> list[Case]:
         Case("payments-officer-payee-indicator", FO, _list(
             "payments", PAYMENT[FO], f'first: 50, filter: {{budgetIndicatorId: "{bi}"}}, '
             "orderBy: [{paymentNo: ASC}]"), walk="payments"),
+        Case("payments-null-indicator", DI, _list(
+            "payments", "id paymentNo amount budgetIndicator { id }",
+            "first: 100, filter: {budgetIndicatorId: null}"), walk="payments",
+            nulls=("budgetIndicator",)),
+        Case("payments-null-id-number-and-claim", DI, _list(
+            "payments", "id payeeKind payeeIdNumber reimbursement { id }",
+            "first: 100, filter: {payeeIdNumber: null, reimbursementId: null, method: TRANSFER},"
+            " orderBy: [{amount: DESC}]"), walk="payments", pages=5,
+            nulls=("payeeIdNumber", "reimbursement")),
+        Case("payments-null-on-a-required-field", FO, _list(
+            "payments", "id", "first: 5, filter: {method: null}"), error="BAD_USER_INPUT"),
         Case("payments-filter-utc-offsets", DI, _list(
             "payments", "id paidAt amount",
             'first: 100, filter: {paidFrom: "2024-06-01T00:00:00Z", '

@@ -122,6 +122,10 @@ async def test_reference_answer_is_meaningful(request: pytest.FixtureRequest, hu
         assert _has_rows(answer[0]["body"]["data"]), answer[0]
     if case.walk and case.pages == 40:
         assert not answer[-1]["body"]["data"][case.walk]["pageInfo"]["hasNextPage"]
+    for response in answer if case.nulls else ():
+        assert case.walk is not None
+        for node in response["body"]["data"][case.walk]["nodes"]:
+            assert all(node[name] is None for name in case.nulls), node
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -17,7 +17,13 @@ import pytest
 
 from auth.model.catalog import ENTITIES, FieldSpec, Kind
 from tests.leaks.canaries import BOOK, IN_DIST, IN_FO, OOS, PLANTS, POLICY, prefix_of
-from tests.leaks.hub import LeakHub, global_id, inputs_of, role_entity_pairs
+from tests.leaks.hub import (
+    LeakHub,
+    assert_refused_without_rows,
+    global_id,
+    inputs_of,
+    role_entity_pairs,
+)
 
 # Values no row holds: a nonexistent string, id, year, and a village with no records.
 NO_MATCH: dict[Kind, Any] = {Kind.STRING: "NOPE-0000", Kind.ID: 999_998, Kind.INT: 1900,
@@ -205,3 +211,85 @@ async def test_hidden_filter_and_order_fields_are_refused_in_variables_too(
                 await hub.refused(filter_query, {"f": {name: "1"}}, role=role, code=codes)
         if spec.name not in grant.orderable:
             await hub.refused(order_query, {"o": [{spec.name: "ASC"}]}, role=role, code=codes)
+
+
+# -- explicit null --------------------------------------------------------------------------
+@pytest.mark.parametrize(("role", "entity"), role_entity_pairs())
+async def test_null_in_a_filter_means_no_value_or_is_refused(
+    hub: LeakHub, role: str, entity: str
+) -> None:
+    """`{field: null}` is never ignored: on a nullable field it is exactly the visible rows
+    without a value; on a field that always has one it is BAD_USER_INPUT naming the input."""
+    specs = _filterable(role, entity)
+    if not specs:
+        pytest.skip(f"{role} cannot filter {entity}")
+    nullable = [(spec, name) for spec in specs if spec.nullable for name, _ in inputs_of(spec)]
+    if nullable:
+        pages = await filtered(hub, role, entity, [{name: None} for _, name in nullable],
+                               "totalCount nodes { id }")
+        for (spec, name), page in zip(nullable, pages, strict=True):
+            want = [r for r in hub.truth.visible(role, entity) if r.get(spec.name) is None]
+            assert page["totalCount"] == len(want), name
+            if len(want) <= FIRST:
+                assert {n["id"] for n in page["nodes"]} == {
+                    global_id(entity, r["id"]) for r in want}, name
+    plural = ENTITIES[entity].plural
+    query = f"query($f: {entity}Filter) {{ {plural}(filter: $f) {{ totalCount }} }}"
+    for spec in specs:
+        if spec.nullable:
+            continue
+        for name, _ in inputs_of(spec):
+            literal = f"{{ {plural}(filter: {{ {name}: null }}) {{ totalCount }} }}"
+            for result in (await hub.query(literal, role=role),
+                           await hub.query(query, {"f": {name: None}}, role=role)):
+                assert_refused_without_rows(result, "BAD_USER_INPUT")
+                assert result["data"] == {plural: None}, result
+                assert f"filter.{name}: {entity}.{spec.name}" in \
+                    result["errors"][0]["message"], result
+
+
+@pytest.mark.parametrize(("role", "entity"), role_entity_pairs())
+async def test_null_on_a_field_not_granted_for_filtering_is_still_refused(
+    hub: LeakHub, role: str, entity: str
+) -> None:
+    """The input field does not exist for the role, null or not."""
+    grant = POLICY.roles[role].grant(entity)
+    assert grant is not None
+    plural = ENTITIES[entity].plural
+    hidden = [name for f in ENTITIES[entity].fields.values()
+              if f.name != "id" and f.name not in grant.filterable for name, _ in inputs_of(f)]
+    for name in hidden:
+        errors = await hub.refused(f"{{ {plural}(filter: {{ {name}: null }}) {{ totalCount }} }}",
+                                   role=role)
+        assert all(name in e["message"] or "filter" in e["message"] for e in errors)
+        await hub.refused(f"query($f: {entity}Filter) {{ {plural}(filter: $f) {{ totalCount }} }}",
+                          {"f": {name: None}}, role=role,
+                          code=("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"))
+    assert hidden or all(f.name in grant.filterable for f in ENTITIES[entity].fields.values()
+                         if f.name != "id")
+
+
+async def test_a_variable_left_out_adds_no_condition_a_null_one_means_no_value(
+    hub: LeakHub,
+) -> None:
+    """The difference between leaving a filter out and saying null, through variables."""
+    query = ("query($b: ID) { payments(filter: {budgetIndicatorId: $b}) { totalCount } "
+             "all: payments { totalCount } }")
+    role = "discipline_inspector"
+    left_out = (await hub.data(query, {}, role=role))
+    given_null = (await hub.data(query, {"b": None}, role=role))
+    visible = hub.truth.visible(role, "Payment")
+    assert left_out["payments"]["totalCount"] == left_out["all"]["totalCount"] == len(visible)
+    without = [r for r in visible if r.get("budgetIndicatorId") is None]
+    assert 0 < given_null["payments"]["totalCount"] == len(without) < len(visible)
+
+
+async def test_a_list_where_a_filter_takes_one_value_is_refused(hub: LeakHub) -> None:
+    """Filters take one value each: `[null]` (or any list) is an error, not "no condition"."""
+    role = "discipline_inspector"
+    await hub.refused("{ payments(filter: {budgetIndicatorId: [null]}) { totalCount } }",
+                      role=role)
+    await hub.refused("query($f: PaymentFilter) { payments(filter: $f) { totalCount } }",
+                      {"f": {"budgetIndicatorId": [None]}}, role=role, code="BAD_USER_INPUT")
+    await hub.refused("query($f: PaymentFilter) { payments(filter: $f) { totalCount } }",
+                      {"f": {"method": [None, "CASH"]}}, role=role, code="BAD_USER_INPUT")
