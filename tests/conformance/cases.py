@@ -5,8 +5,7 @@ the end (or `pages` pages). Between them they use every list feature a connector
 right: scope per role, masking, keyset pages and cursors, totalCount, each filter operator
 (explicit nulls too), orders (with ties broken by id), relations into and out of the entity
 (DataLoader IN lists, per-parent windows, per-parent counts), lookups by id and `node`, region
-subtrees,
-spendingSummary groups (with public k-suppression), and errors.
+subtrees, spendingSummary groups (with public k-suppression), and errors.
 """
 
 from __future__ import annotations
