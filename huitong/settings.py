@@ -55,18 +55,52 @@ class Settings:
         return self.mode == "production"
 
 
+@dataclass(frozen=True)
+class IdentitySettings:
+    """What the identity commands (`token`, `apikey`) need: `[auth]`, the policy file (its
+    roles) and the hub store; the sources are neither read nor required to be set."""
+
+    path: Path
+    auth: AuthConfig
+    policy_path: Path
+    store_url: str
+
+
 def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
+    return parse_settings(_read(path), path, env)
+
+
+def load_identity_settings(path: Path, environ: Mapping[str, str] | None = None
+                           ) -> IdentitySettings:
+    env = os.environ if environ is None else environ
+    raw, where = _read(path), str(path)
+    try:
+        auth = AuthConfig.from_table(_table(raw, "auth", where), where, env, base_dir=path.parent)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    hub = _table(raw, "hub", where)
+    store_url = _secretish(hub, "store_url", where, "hub", env) or DEFAULT_STORE
+    return IdentitySettings(path, auth, _policy_path(hub, where, path.parent), store_url)
+
+
+def _read(path: Path) -> Mapping[str, Any]:
     where = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise ConfigError(f"{where}: configuration file not found") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: expected a UTF-8 text file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML ({exc})") from exc
-    return parse_settings(raw, path, env)
+
+
+def _policy_path(hub: Mapping[str, Any], where: str, base: Path) -> Path:
+    policy = hub.get("policy")
+    if not isinstance(policy, str) or not policy:
+        raise ConfigError(f"{where}: [hub].policy: expected the path of the policy file")
+    return Path(policy) if Path(policy).is_absolute() else base / policy
 
 
 def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -> Settings:
@@ -81,10 +115,7 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
     _only(hub, where, "[hub].", {"store_url", "store_url_env", "policy", "mode", "max_body_bytes",
                                "cursor_secret_env"})
     store_url = _secretish(hub, "store_url", where, "hub", env) or DEFAULT_STORE
-    policy = hub.get("policy")
-    if not isinstance(policy, str) or not policy:
-        raise ConfigError(f"{where}: [hub].policy: expected the path of the policy file")
-    policy_path = Path(policy) if Path(policy).is_absolute() else base / policy
+    policy_path = _policy_path(hub, where, base)
     mode = hub.get("mode", "development")
     if mode not in MODES:
         raise ConfigError(f"{where}: [hub].mode: expected one of {', '.join(MODES)}, got {mode!r}")

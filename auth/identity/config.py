@@ -1,7 +1,8 @@
 """Authentication settings: the HS256 development secret, the JWKS source and the claims checked.
 
 Built by the settings loader from `huitong.toml`'s `[auth]` table with `AuthConfig.from_table`;
-the secret itself never sits in the file, only the name of the environment variable holding it.
+the secret itself never sits in the file, only the name of the environment variable holding it
+and, failing that, of a file beside it that holds it (as `huitong demo` keeps its own).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ ASYMMETRIC_ALGORITHMS: Final = ("RS256", "ES256")
 
 _KEYS: Final = (
     "hs256_secret_env",
+    "hs256_secret_file",
     "jwks",
     "issuer",
     "audience",
@@ -113,6 +115,20 @@ class AuthConfig:
                 check_secret(secret, source=f"the secret in ${secret_env}")
             except ValueError as exc:
                 raise fail("hs256_secret_env", str(exc)) from None
+        elif "hs256_secret_file" in table:
+            # Only when the variable is unset: the environment always wins.
+            path = Path(text("hs256_secret_file", "")).expanduser()
+            if base_dir is not None and not path.is_absolute():
+                path = base_dir / path
+            try:
+                secret = path.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise fail("hs256_secret_file", f"cannot read {path} "
+                           f"({type(exc).__name__}); or set ${secret_env}") from None
+            try:
+                check_secret(secret or "", source=f"the secret in {path}")
+            except ValueError as exc:
+                raise fail("hs256_secret_file", str(exc)) from None
 
         jwks: str | None = None
         if "jwks" in table:

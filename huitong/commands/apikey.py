@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tomllib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +19,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from auth.identity.apikeys import ApiKeyRecord, ApiKeyStore
 from auth.model.regions import BadRegionCode, check_region_code
 
-DEFAULT_CONFIG = Path("huitong.toml")
-DEFAULT_STORE_URL = "sqlite+aiosqlite:///huitong-data/hub.db"
+from ..settings import DEFAULT_STORE, ConfigError, IdentitySettings, load_identity_settings
+from .config_lookup import config_option
+from .token import check_role
+
 _ASYNC_DRIVERS = (
     ("postgresql://", "postgresql+asyncpg://"),
     ("postgres://", "postgresql+asyncpg://"),
@@ -32,23 +33,19 @@ _KEY_ID = re.compile(r"(?:ht_)?([0-9a-f]{16})(?:_.*)?", re.DOTALL)
 T = TypeVar("T")
 
 
-def store_url(option: str | None, config_path: Path | None) -> str:
-    """--store, else [hub].store_url of the config (given or ./huitong.toml), else the default.
+def _settings(config: Path | None) -> IdentitySettings | None:
+    if config is None:
+        return None
+    try:
+        return load_identity_settings(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
-    Stand-in until huitong.settings exists; then this should call the settings loader.
-    """
-    url = option
-    path = config_path if config_path is not None else DEFAULT_CONFIG
-    if url is None and (config_path is not None or path.is_file()):
-        try:
-            with path.open("rb") as handle:
-                hub = tomllib.load(handle).get("hub", {})
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise click.ClickException(f"{path}: {exc}") from None
-        url = hub.get("store_url") if isinstance(hub, dict) else None
-        if url is not None and (not isinstance(url, str) or not url.strip()):
-            raise click.ClickException(f"{path}: [hub].store_url: expected a database URL")
-    url = (url or DEFAULT_STORE_URL).strip()
+
+def store_url(option: str | None, settings: IdentitySettings | None) -> str:
+    """--store, else the configuration's hub store, else the default."""
+    url = option or (settings.store_url if settings is not None else None)
+    url = (url or DEFAULT_STORE).strip()
     for plain, with_driver in _ASYNC_DRIVERS:
         if url.startswith(plain):
             url = with_driver + url[len(plain):]
@@ -81,13 +78,11 @@ def _run(url: str, action: Callable[[ApiKeyStore], Awaitable[T]]) -> T:
 
 
 def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        help="huitong.toml to read [hub].store_url from (default: ./huitong.toml if present).",
-    )(command)
+    command = config_option(required=False, name="config_path")(command)
     return click.option(
         "--store", "store", metavar="URL",
-        help=f"Hub store database URL (default: [hub].store_url or {DEFAULT_STORE_URL}).",
+        help=f"Hub store database URL (default: the configuration's [hub] store, else "
+        f"{DEFAULT_STORE}).",
     )(command)
 
 
@@ -98,7 +93,7 @@ def apikey() -> None:
 
 @apikey.command()
 @click.option("--name", required=True, help="Who uses the key, e.g. civil-affairs-sync.")
-@click.option("--role", required=True, help="Role name from the policy.")
+@click.option("--role", required=True, help="A role of the configured policy.")
 @click.option("--region", "region_code", required=True, metavar="CODE",
               help="12-digit region code of the key's jurisdiction.")
 @click.option("--agency", help="Agency the client acts for.")
@@ -116,7 +111,12 @@ def create(
         check_region_code(region_code)
     except BadRegionCode as exc:
         raise click.BadParameter(str(exc), param_hint="--region") from None
-    url = store_url(store, config_path)
+    settings = _settings(config_path)
+    if settings is not None:
+        check_role(settings, role)
+    else:
+        click.echo("No configuration, so the role is not checked against a policy.", err=True)
+    url = store_url(store, settings)
 
     async def action(keys: ApiKeyStore) -> tuple[ApiKeyRecord, str]:
         return await keys.create(name, role, region_code, agency)
@@ -145,7 +145,7 @@ def list_keys(store: str | None, config_path: Path | None) -> None:
     async def action(keys: ApiKeyStore) -> list[ApiKeyRecord]:
         return await keys.list()
 
-    records = _run(store_url(store, config_path), action)
+    records = _run(store_url(store, _settings(config_path)), action)
     console = Console()
     if not console.is_terminal:
         # Piped or captured output has no width to fit; don't squeeze ids into 80 columns.
@@ -183,6 +183,6 @@ def revoke(key_id: str, store: str | None, config_path: Path | None) -> None:
     async def action(keys: ApiKeyStore) -> bool:
         return await keys.revoke(found_id)
 
-    if not _run(store_url(store, config_path), action):
+    if not _run(store_url(store, _settings(config_path)), action):
         raise click.ClickException(f"no active API key with id {found_id}")
     click.echo(f"Revoked API key {found_id}.")

@@ -29,7 +29,8 @@ from auth.audit.errors import brief
 from auth.audit.export import public_path
 from huitong.settings import ConfigError, Settings, load_settings
 
-DEFAULT_CONFIG = Path("huitong.toml")
+from .config_lookup import config_option
+
 _ASYNC_DRIVERS = (
     ("postgresql://", "postgresql+asyncpg://"),
     ("postgres://", "postgresql+asyncpg://"),
@@ -38,10 +39,7 @@ _ASYNC_DRIVERS = (
 
 T = TypeVar("T")
 
-_config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_CONFIG, show_default=True, help="The hub's configuration file.",
-)
+_config_option = config_option(name="config_path")
 
 
 def _load(config_path: Path) -> tuple[Settings, AuditConfig]:

@@ -21,6 +21,7 @@ from connectors.base import Connector, Health, MappingError, Services
 
 from ..settings import ConfigError, Settings, load_settings
 from ..sources import build_connectors
+from .config_lookup import config_option
 
 # Beyond each connector's own timeouts: a check never hangs on one source.
 CHECK_SECONDS = 30.0
@@ -73,8 +74,7 @@ def render(results: list[Health]) -> Table:
 
 
 @click.command()
-@click.option("--config", "config", type=click.Path(path_type=Path), default="huitong.toml",
-              show_default=True, help="The hub's configuration file.")
+@config_option
 def check(config: Path) -> None:
     """Check the hub store and every configured source; exit 1 if any is down."""
     try:

@@ -24,16 +24,20 @@ from auth.identity.tokens import mint_token
 from ..demo import disclosure_api
 from ..demo.config import DEMO_PRINCIPALS, SECRET_ENV, mixed_sources, write_demo_config
 from ..demo.exports import SUBSIDY_FILE, export_subsidies
+from .config_lookup import CONFIG_ENV, DEMO_CONFIG
 from .serve import load_or_exit, run_server
 
 MARKER = "demo.json"
 EXPORTS = Path("exports") / "subsidies"
 
 
+SECRET_FILE = ".jwt-secret"
+
+
 def _secret(data_dir: Path) -> str:
     if os.environ.get(SECRET_ENV):
         return os.environ[SECRET_ENV]
-    path = data_dir / ".jwt-secret"
+    path = data_dir / SECRET_FILE
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
         path.chmod(0o600)
@@ -62,16 +66,26 @@ def _ensure_data(data_dir: Path, scale: int, seed: int, regenerate: bool) -> dic
             "inspection": urls.inspection}
 
 
+def _finding(config: Path) -> str:
+    """How other commands will find the demo's configuration from here."""
+    if (Path.cwd() / DEMO_CONFIG).resolve() == config.resolve():
+        return "run from this folder find this configuration by themselves"
+    return f"find it with --config {config} or {CONFIG_ENV}={config}"
+
+
 @click.command()
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int,
+              help="Port of the hub (GraphiQL at /graphql).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
 @click.option("--api-port", default=0, show_default=True, type=int,
               help="Port of the demo's disclosure JSON service (0: any free port).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default="huitong-data",
               show_default=True, help="Where the demo databases and hub store live.")
 @click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 2000),
               help="Data volume: 2,500 payments per unit; 400 gives a million.")
-@click.option("--seed", default=20241, show_default=True, type=int)
+@click.option("--seed", default=20241, show_default=True, type=int,
+              help="Seed of the generated data (the same seed gives the same data).")
 @click.option("--regenerate", is_flag=True, help="Generate the data again even if present.")
 def demo(port: int, host: str, api_port: int, data_dir: Path, scale: int, seed: int,
          regenerate: bool) -> None:
@@ -89,7 +103,8 @@ def demo(port: int, host: str, api_port: int, data_dir: Path, scale: int, seed: 
                                    f"{api_port}: {exc}") from None
     try:
         config = write_demo_config(data_dir, urls, f"sqlite+aiosqlite:///{data_dir / 'hub.db'}",
-                                   extra_sources=mixed_sources(api.url, EXPORTS))
+                                   extra_sources=mixed_sources(api.url, EXPORTS),
+                                   secret_file=Path(SECRET_FILE))
         settings = load_or_exit(config)
         url = f"http://{host}:{port}/graphql"
         click.echo(f"\nHuitong demo: GraphiQL at {url}  (config: {config})")
@@ -103,7 +118,10 @@ def demo(port: int, host: str, api_port: int, data_dir: Path, scale: int, seed: 
             token = mint_token(secret, subject=subject, role=role, region_code=region,
                                agency=agency, ttl_seconds=12 * 3600)
             click.echo(f"\n  {role} ({agency}, {region}):\n  {token}")
-        click.echo("")
+        click.echo(f"\nThe hub runs in the foreground: Ctrl-C stops it (the data stays in "
+                   f"{data_dir}).")
+        click.echo(f"Other huitong commands {_finding(config)}, e.g. in another terminal:\n"
+                   "  huitong token --role finance_officer --region 330108001000\n")
         # One INFO line per request to the disclosure service would drown the hub's log.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         run_server(settings, host, port)

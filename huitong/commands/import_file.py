@@ -32,6 +32,7 @@ from connectors.file.load import ImportReport
 
 from ..settings import ConfigError, Settings, load_settings
 from ..sources import build_connectors
+from .config_lookup import config_option
 
 STYLE = {"imported": "green", "already_imported": "cyan", "refused": "bold red"}
 
@@ -110,8 +111,7 @@ def print_report(console: Console, report: ImportReport, show: int) -> None:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False,
                                                    path_type=Path))
 @click.option("--source", "source_name", required=True, help="The file source to load into.")
-@click.option("--config", "config", type=click.Path(path_type=Path), default="huitong.toml",
-              show_default=True, help="The hub's configuration file.")
+@config_option
 @click.option("--show", default=20, show_default=True, type=click.IntRange(0),
               help="How many rejected rows to list per file.")
 def import_file(files: tuple[Path, ...], source_name: str, config: Path, show: int) -> None:

@@ -22,6 +22,7 @@ from schema.build import build_role_schema
 
 from ..settings import Settings
 from ..sources import build_connectors
+from .config_lookup import config_option
 from .serve import load_or_exit
 
 console = Console()
@@ -62,8 +63,7 @@ def policy() -> None:
 
 @policy.command()
 @click.option("--role", "role_name", required=True)
-@click.option("--config", type=click.Path(path_type=Path), default="huitong.toml",
-              show_default=True)
+@config_option
 @click.option("--sdl/--no-sdl", default=True, help="Print the role's schema (SDL) too.")
 def show(role_name: str, config: Path, sdl: bool) -> None:
     """A role's effective schema, row predicates and masks."""
@@ -120,8 +120,7 @@ async def _fetch_unscoped(settings: Settings, entity: str, row_id: str) -> dict[
 @policy.command(name="explain")
 @click.option("--role", "role_name", required=True)
 @click.option("--region", required=True, help="The principal's jurisdiction region code.")
-@click.option("--config", type=click.Path(path_type=Path), default="huitong.toml",
-              show_default=True)
+@config_option
 @click.argument("entity")
 @click.argument("row_id")
 def explain_command(role_name: str, region: str, config: Path, entity: str, row_id: str) -> None:

@@ -13,6 +13,7 @@ from connectors.base import MappingError
 
 from ..app import create_app
 from ..settings import ConfigError, Settings, load_settings
+from .config_lookup import config_option
 
 
 def load_or_exit(config: Path) -> Settings:
@@ -32,10 +33,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
 
 
 @click.command()
-@click.option("--config", "config", type=click.Path(path_type=Path), default="huitong.toml",
-              show_default=True, help="The hub's configuration file.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 def serve(config: Path, host: str, port: int) -> None:
     """Serve the hub described by a huitong.toml."""
     run_server(load_or_exit(config), host, port)

@@ -1,19 +1,24 @@
-"""`huitong token`: mint an HS256 development token from the configured secret."""
+"""`huitong token`: mint an HS256 development token from the configured secret.
+
+The secret is the one the hub checks tokens with: `[auth].hs256_secret_env`, else the file
+named by `[auth].hs256_secret_file` (where `huitong demo` keeps its own). Only roles of the
+configured policy are minted.
+"""
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 from pathlib import Path
 
 import click
 
-from auth.identity.config import AuthConfig
+from auth.access.policy import PolicyError, load_policy
 from auth.identity.tokens import mint_token
 from auth.model.regions import BadRegionCode, check_region_code
 
-DEFAULT_CONFIG = Path("huitong.toml")
+from ..settings import ConfigError, IdentitySettings, load_identity_settings
+from .config_lookup import config_option
+
 MAX_TTL_SECONDS = 30 * 24 * 3600
 _TTL = re.compile(r"([0-9]+)\s*([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -30,32 +35,21 @@ def parse_ttl(text: str) -> int:
     return seconds
 
 
-def load_auth_config(config_path: Path | None) -> AuthConfig:
-    """`[auth]` of the given huitong.toml, or of ./huitong.toml if present, else the defaults.
-
-    Stand-in until huitong.settings exists; then this should call the settings loader.
-    """
-    path = config_path if config_path is not None else DEFAULT_CONFIG
-    table: object = {}
-    base_dir: Path | None = None
-    if config_path is not None or path.is_file():
-        try:
-            with path.open("rb") as handle:
-                document = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise click.ClickException(f"{path}: {exc}") from None
-        table = document.get("auth", {})
-        base_dir = path.parent
-    if not isinstance(table, dict):
-        raise click.ClickException(f"{path}: [auth]: expected a table")
+def check_role(settings: IdentitySettings, role: str) -> None:
+    """Refuse a role the configured policy does not have (the hub would refuse it anyway)."""
     try:
-        return AuthConfig.from_table(table, str(path), os.environ, base_dir=base_dir)
-    except ValueError as exc:
+        roles = list(load_policy(settings.policy_path).roles)
+    except PolicyError as exc:
         raise click.ClickException(str(exc)) from None
+    if role not in roles:
+        raise click.BadParameter(f"{role!r} is not a role of the policy "
+                                 f"{settings.policy_path}; roles: {', '.join(roles)}",
+                                 param_hint="--role")
 
 
 @click.command()
-@click.option("--role", required=True, help="Role name from the policy, e.g. civil_affairs.")
+@click.option("--role", required=True,
+              help="A role of the configured policy, e.g. civil_affairs.")
 @click.option(
     "--region", "region_code", required=True, metavar="CODE",
     help="12-digit region code of the jurisdiction, e.g. 330108001000.",
@@ -64,10 +58,7 @@ def load_auth_config(config_path: Path | None) -> AuthConfig:
 @click.option("--agency", help="Agency the caller acts for.")
 @click.option("--subject", help="Token subject (default: dev-<role>).")
 @click.option("--purpose", help="Purpose recorded in the audit trail.")
-@click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    help="huitong.toml to read [auth] from (default: ./huitong.toml if it exists).",
-)
+@config_option
 def token(
     role: str,
     region_code: str,
@@ -75,7 +66,7 @@ def token(
     agency: str | None,
     subject: str | None,
     purpose: str | None,
-    config_path: Path | None,
+    config: Path,
 ) -> None:
     """Mint a development bearer token (HS256) and print only the token."""
     try:
@@ -86,25 +77,29 @@ def token(
         check_region_code(region_code)
     except BadRegionCode as exc:
         raise click.BadParameter(str(exc), param_hint="--region") from None
-    if not role.strip():
-        raise click.BadParameter("must not be empty", param_hint="--role")
-    config = load_auth_config(config_path)
-    if config.hs256_secret is None:
+    try:
+        settings = load_identity_settings(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    check_role(settings, role)
+    auth = settings.auth
+    if auth.hs256_secret is None:
         raise click.ClickException(
-            f"no HS256 secret: set the environment variable {config.hs256_secret_env} "
-            "to at least 32 random bytes (named by [auth].hs256_secret_env)"
+            f"{config}: no HS256 secret: set the environment variable {auth.hs256_secret_env} "
+            "to at least 32 random bytes (named by [auth].hs256_secret_env), or name a file "
+            "holding it with [auth].hs256_secret_file"
         )
     try:
         minted = mint_token(
-            config.hs256_secret,
+            auth.hs256_secret,
             subject=subject or f"dev-{role}",
             role=role,
             region_code=region_code,
             agency=agency,
             purpose=purpose,
             ttl_seconds=ttl_seconds,
-            issuer=config.issuer,
-            audience=config.audience,
+            issuer=auth.issuer,
+            audience=auth.audience,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

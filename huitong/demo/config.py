@@ -43,13 +43,14 @@ def write_demo_config(
     extra_sources: Mapping[str, Mapping[str, Any]] | None = None,
     source_options: Mapping[str, Mapping[str, Any]] | None = None,
     mode: str = "development",
+    secret_file: Path | None = None,
 ) -> Path:
     """A complete hub configuration over the demo sources; returns its path.
 
     An entity is served by exactly one source: those an extra source maps inline (its
     `entities`) are left out of the SQL sources, whose trimmed mappings are then written
     beside the configuration. `source_options` adds keys to the SQL sources (e.g.
-    `timeout_seconds`).
+    `timeout_seconds`). `secret_file` holds the HS256 secret when the variable is unset.
     """
     extra = dict(extra_sources or {})
     moved = {entity for options in extra.values() for entity in options.get("entities", {})}
@@ -63,6 +64,7 @@ def write_demo_config(
         "",
         "[auth]",
         f"hs256_secret_env = {_inline(SECRET_ENV)}",
+        *([f"hs256_secret_file = {_inline(str(secret_file))}"] if secret_file else []),
         "",
     ]
     directory.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from auth.identity.principal import Principal
 from auth.identity.tokens import TokenVerifier
 from huitong.cli import main
 from huitong.commands.token import parse_ttl
+from huitong.demo.config import POLICY_PATH
 
 SECRET = secrets.token_urlsafe(48)
 REGION = "330108001000"
@@ -35,11 +37,19 @@ def run(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
 
 
+def write_config(path: Path, text: str = "") -> Path:
+    """A huitong.toml with the demo policy (its roles) and `text` appended."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"[hub]\npolicy = {json.dumps(str(POLICY_PATH))}\n{text}", encoding="utf-8")
+    return path
+
+
 def verify(token: str, config: AuthConfig) -> Principal:
     return asyncio.run(TokenVerifier(config).verify(token))
 
 
-def test_token_from_environment_secret_verifies() -> None:
+def test_token_from_environment_secret_verifies(tmp_path: Path) -> None:
+    write_config(tmp_path / "huitong.toml")
     result = run("token", "--role", "civil_affairs", "--region", REGION, "--ttl", "30m",
                  "--agency", "滨江区民政局", "--purpose", "核对",
                  env={"HUITONG_JWT_SECRET": SECRET})
@@ -56,8 +66,8 @@ def test_token_from_environment_secret_verifies() -> None:
 
 def test_token_reads_auth_table_of_config(tmp_path: Path) -> None:
     config = tmp_path / "conf" / "hub.toml"
-    config.parent.mkdir()
-    config.write_text('[auth]\nhs256_secret_env = "MY_SECRET"\nissuer = "idp"\naudience = "hub"\n')
+    write_config(config, '[auth]\nhs256_secret_env = "MY_SECRET"\nissuer = "idp"\n'
+                 'audience = "hub"\n')
     result = run("token", "--role", "finance_officer", "--region", "330108001001",
                  "--subject", "zhang", "--config", str(config), env={"MY_SECRET": SECRET})
     assert result.exit_code == 0, result.output
@@ -65,30 +75,41 @@ def test_token_reads_auth_table_of_config(tmp_path: Path) -> None:
     assert principal.subject == "zhang" and principal.role == "finance_officer"
     # ./huitong.toml is picked up without --config.
     (tmp_path / "huitong.toml").write_text(config.read_text())
-    result = run("token", "--role", "r", "--region", REGION, env={"MY_SECRET": SECRET})
+    result = run("token", "--role", "public", "--region", REGION, env={"MY_SECRET": SECRET})
     assert verify(result.stdout.strip(), AuthConfig(SECRET, issuer="idp", audience="hub")).role
+    assert "config: huitong.toml (./huitong.toml)" in result.stderr
 
 
 def test_token_errors_are_clear_and_never_echo_secrets(tmp_path: Path) -> None:
-    result = run("token", "--role", "r", "--region", REGION)
+    result = run("token", "--role", "public", "--region", REGION)
+    assert result.exit_code == 1 and "no configuration: looked for ./huitong.toml" in \
+        result.stderr
+    write_config(tmp_path / "huitong.toml")
+    result = run("token", "--role", "public", "--region", REGION)
     assert result.exit_code == 1 and "HUITONG_JWT_SECRET" in result.stderr
+    result = run("token", "--role", "auditor", "--region", REGION,
+                 env={"HUITONG_JWT_SECRET": SECRET})
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "'auditor' is not a role of the policy" in result.stderr
+    assert "roles: discipline_inspector, civil_affairs, finance_officer, public" in \
+        result.stderr
     assert result.stdout == ""
-    result = run("token", "--role", "r", "--region", REGION,
+    result = run("token", "--role", "public", "--region", REGION,
                  env={"HUITONG_JWT_SECRET": "too-short-value"})
     assert result.exit_code == 1 and "32 bytes" in result.stderr
     assert "too-short-value" not in result.output
     result = run("token", "--role", "r", "--region", "33010800100",
                  env={"HUITONG_JWT_SECRET": SECRET})
     assert result.exit_code == 2 and "--region" in result.stderr
-    result = run("token", "--role", "r", "--region", REGION, "--ttl", "forever",
+    result = run("token", "--role", "public", "--region", REGION, "--ttl", "forever",
                  env={"HUITONG_JWT_SECRET": SECRET})
     assert result.exit_code == 2 and "--ttl" in result.stderr
-    result = run("token", "--role", "r", "--region", REGION, "--agency", "",
+    result = run("token", "--role", "public", "--region", REGION, "--agency", "",
                  env={"HUITONG_JWT_SECRET": SECRET})
     assert result.exit_code == 2 and "agency" in result.stderr
     bad = tmp_path / "bad.toml"
-    bad.write_text("[auth]\nissuer = 3\n")
-    result = run("token", "--role", "r", "--region", REGION, "--config", str(bad),
+    write_config(bad, "[auth]\nissuer = 3\n")
+    result = run("token", "--role", "public", "--region", REGION, "--config", str(bad),
                  env={"HUITONG_JWT_SECRET": SECRET})
     assert result.exit_code == 1 and f"{bad}: [auth].issuer" in result.stderr
 
@@ -143,9 +164,11 @@ def test_apikey_create_list_revoke(tmp_path: Path) -> None:
 
 
 def test_apikey_store_from_config_and_default(tmp_path: Path) -> None:
-    config = tmp_path / "huitong.toml"
-    config.write_text(f'[hub]\nstore_url = "sqlite:///{tmp_path / "cfg.db"}"\n')
+    config = write_config(tmp_path / "huitong.toml",
+                          f'store_url = "sqlite:///{tmp_path / "cfg.db"}"\n')
     result = run("apikey", "create", "--name", "n", "--role", "r", "--region", REGION)
+    assert result.exit_code == 2 and "'r' is not a role of the policy" in result.stderr
+    result = run("apikey", "create", "--name", "n", "--role", "public", "--region", REGION)
     assert result.exit_code == 0, result.output
     assert check_key(f"sqlite+aiosqlite:///{tmp_path / 'cfg.db'}", result.stdout.strip()).role
     config.unlink()
