@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.http import GraphQLRequestData
@@ -25,6 +26,7 @@ from strawberry.types import ExecutionResult
 from auth.identity.authenticate import PURPOSE_HEADER, InvalidCredentials
 from auth.identity.principal import Principal
 from resolvers.context import RequestContext
+from schema.build import introspectable
 
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
@@ -78,6 +80,37 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
         return result
 
 
+async def authenticated(hub: Hub, scope: Scope, receive: Receive, send: Send
+                        ) -> Principal | None:
+    """The caller's principal, of a role of the policy; None once a refusal was sent."""
+    request = Request(scope, receive)
+    started_at, started = datetime.now(UTC), time.perf_counter()
+    try:
+        principal = await hub.authenticator.authenticate(
+            request.headers.get("authorization"), request.headers.get(PURPOSE_HEADER)
+        )
+    except InvalidCredentials as exc:
+        if hub.recorder is not None:
+            await hub.recorder.record_refused(
+                exc.code, started_at, round((time.perf_counter() - started) * 1000, 3))
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        await graphql_error_response(exc.status, exc.message, exc.code, headers)(
+            scope, receive, send)
+        return None
+    except Exception:
+        # Fail closed, and say nothing of why: the detail is for the log.
+        log.exception("authentication failed unexpectedly")
+        await graphql_error_response(
+            503, "Authentication is unavailable right now.", "AUTHENTICATION_UNAVAILABLE"
+        )(scope, receive, send)
+        return None
+    if principal.role not in hub.policy.roles:
+        message = f"The role {principal.role!r} is not in this hub's policy."
+        await graphql_error_response(403, message, "FORBIDDEN")(scope, receive, send)
+        return None
+    return principal
+
+
 class GraphQLEndpoint:
     """Authenticates, then dispatches to the role's view."""
 
@@ -91,34 +124,37 @@ class GraphQLEndpoint:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        started_at, started = datetime.now(UTC), time.perf_counter()
-        try:
-            principal = await self.hub.authenticator.authenticate(
-                request.headers.get("authorization"), request.headers.get(PURPOSE_HEADER)
-            )
-        except InvalidCredentials as exc:
-            if self.hub.recorder is not None:
-                await self.hub.recorder.record_refused(
-                    exc.code, started_at, round((time.perf_counter() - started) * 1000, 3))
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-            await graphql_error_response(exc.status, exc.message, exc.code, headers)(
-                scope, receive, send)
-            return
-        except Exception:
-            # Fail closed, and say nothing of why: the detail is for the log.
-            log.exception("authentication failed unexpectedly")
-            await graphql_error_response(
-                503, "Authentication is unavailable right now.", "AUTHENTICATION_UNAVAILABLE"
-            )(scope, receive, send)
-            return
-        view = self.views.get(principal.role)
-        if view is None:
-            message = f"The role {principal.role!r} is not in this hub's policy."
-            await graphql_error_response(403, message, "FORBIDDEN")(scope, receive, send)
+        principal = await authenticated(self.hub, scope, receive, send)
+        if principal is None:
             return
         scope[PRINCIPAL_KEY] = principal
-        await view(scope, receive, send)
+        await self.views[principal.role](scope, receive, send)
+
+
+class SchemaEndpoint:
+    """`GET /graphql/schema.graphql`: the caller's own role's schema as SDL (for codegen),
+    where that role may introspect; the same text `huitong schema print` writes."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.sdl = {role: str(schema) + "\n" for role, schema in hub.schemas.items()
+                    if introspectable(hub.policy.roles[role], production=hub.settings.production)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await graphql_error_response(405, "Use GET.", "METHOD_NOT_ALLOWED",
+                                         {"Allow": "GET"})(scope, receive, send)
+            return
+        principal = await authenticated(self.hub, scope, receive, send)
+        if principal is None:
+            return
+        sdl = self.sdl.get(principal.role)
+        if sdl is None:
+            await graphql_error_response(
+                403, "Introspection is off for your role, and so is its schema.",
+                "INTROSPECTION_DISABLED")(scope, receive, send)
+            return
+        await PlainTextResponse(sdl)(scope, receive, send)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -151,6 +187,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", GraphQLEndpoint(hub)),  # the view answers other methods: 405
+            Route("/graphql/schema.graphql", SchemaEndpoint(hub), methods=None),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

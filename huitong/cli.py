@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "import": "huitong.commands.import_file:import_file",
     "check": "huitong.commands.check:check",
     "audit": "huitong.commands.audit:audit",
+    "schema": "huitong.commands.sdl:schema",
 }
 
 

@@ -19,6 +19,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache
 from strawberry.schema.config import StrawberryConfig
 
 from auth.access.policy import Policy, RolePolicy
+from auth.identity.principal import PUBLIC_ROLE
 from auth.model.catalog import ENTITIES, EntitySpec
 from auth.model.operations import OperationKind
 from resolvers.lists import list_page, lookup, lookup_global, node
@@ -172,6 +173,12 @@ def _contributed(ns: RoleNamespace, role: RolePolicy, contributions: tuple[Contr
     return roots
 
 
+def introspectable(role: RolePolicy, *, production: bool) -> bool:
+    """Whether the role may introspect its schema: as its policy says, and never the public
+    in production."""
+    return role.introspection and not (production and role.name == PUBLIC_ROLE)
+
+
 def build_role_schema(
     role: RolePolicy, *, production: bool = False, fast_rows: bool = True,
     contributions: tuple[Contribution, ...] = CONTRIBUTIONS,
@@ -209,8 +216,7 @@ def build_role_schema(
         "Subscription", roots[OperationKind.SUBSCRIPTION],
         description=f"What the role {role.name} may follow.",
     ) if roots[OperationKind.SUBSCRIPTION] else None
-    rules = role_rules(role.limits, role.introspection and not (production and role.name ==
-                                                                "public"))
+    rules = role_rules(role.limits, introspectable(role, production=production))
     return HubSchema(
         query=query_type,
         mutation=mutation_type,

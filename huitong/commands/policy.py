@@ -18,7 +18,6 @@ from auth.model.query import Op
 from auth.model.regions import BadRegionCode, check_region_code
 from connectors.base import Services, SourceError
 from resolvers.ids import from_global_id
-from schema.build import build_role_schema
 
 from ..settings import Settings
 from ..sources import build_connectors
@@ -28,14 +27,14 @@ from .serve import load_or_exit
 console = Console()
 
 
-def _policy(settings: Settings) -> Policy:
+def load_policy_or_exit(settings: Settings) -> Policy:
     try:
         return load_policy(settings.policy_path)
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-def _role(policy: Policy, name: str) -> RolePolicy:
+def role_or_exit(policy: Policy, name: str) -> RolePolicy:
     role = policy.role(name)
     if role is None:
         raise click.BadParameter(f"no role {name!r}; roles: {', '.join(policy.roles)}",
@@ -62,13 +61,13 @@ def policy() -> None:
 
 
 @policy.command()
-@click.option("--role", "role_name", required=True)
+@click.option("--role", "role_name", required=True, help="The role to show, e.g. public.")
 @config_option
-@click.option("--sdl/--no-sdl", default=True, help="Print the role's schema (SDL) too.")
-def show(role_name: str, config: Path, sdl: bool) -> None:
-    """A role's effective schema, row predicates and masks."""
+def show(role_name: str, config: Path) -> None:
+    """A role's grants: entities, row predicates, masks, filters, orders, groupings and
+    limits (its schema: `huitong schema print --role ROLE`)."""
     settings = load_or_exit(config)
-    role = _role(_policy(settings), role_name)
+    role = role_or_exit(load_policy_or_exit(settings), role_name)
     console.print(f"[bold]{role.name}[/bold]: {role.description}")
     limits = role.limits
     console.print(f"limits: first ≤ {limits.max_first}, nested lists ≤ {limits.max_list}, "
@@ -88,8 +87,7 @@ def show(role_name: str, config: Path, sdl: bool) -> None:
                             for s in (grant.filterable, grant.orderable, grant.groupable))
         table.add_row(name, access or "-", _describe_scope(role, name), masked, usable)
     console.print(table)
-    if sdl:
-        click.echo(str(build_role_schema(role, production=settings.production)))
+    console.print(f"Its schema (SDL): huitong schema print --role {role.name}")
 
 
 async def _fetch_unscoped(settings: Settings, entity: str, row_id: str) -> dict[str, object] | None:
@@ -118,7 +116,7 @@ async def _fetch_unscoped(settings: Settings, entity: str, row_id: str) -> dict[
 
 
 @policy.command(name="explain")
-@click.option("--role", "role_name", required=True)
+@click.option("--role", "role_name", required=True, help="The principal's role.")
 @click.option("--region", required=True, help="The principal's jurisdiction region code.")
 @config_option
 @click.argument("entity")
@@ -126,7 +124,7 @@ async def _fetch_unscoped(settings: Settings, entity: str, row_id: str) -> dict[
 def explain_command(role_name: str, region: str, config: Path, entity: str, row_id: str) -> None:
     """Whether a principal (ROLE at REGION) can see ENTITY row ROW_ID, and why."""
     settings = load_or_exit(config)
-    role = _role(_policy(settings), role_name)
+    role = role_or_exit(load_policy_or_exit(settings), role_name)
     try:
         check_region_code(region)
     except BadRegionCode as exc:

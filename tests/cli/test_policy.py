@@ -14,6 +14,8 @@ from huitong.demo.exports import export_subsidies, file_source
 from tests.conftest import PostgresDatabases, fresh_database_url
 from tests.hub_harness import SECRET, make_demo_sources
 
+SDL_DIR = Path(__file__).resolve().parents[2] / "schema" / "sdl"
+
 
 @pytest.fixture(scope="module")
 async def demo_urls(tmp_path_factory: pytest.TempPathFactory,
@@ -59,18 +61,34 @@ def _payment_in(config: Path, prefix: str, outside: bool = False) -> tuple[str, 
     return str(row[0]), row[1]
 
 
-def test_show_prints_grants_masks_and_schema(demo_config: Path) -> None:
+def test_show_prints_grants_and_masks_only(demo_config: Path) -> None:
     code, out = run("policy", "show", "--role", "civil_affairs", "--config", str(demo_config))
     assert code == 0, out
     assert "payeeName (name)" in out and "payeeIdNumber (id_number)" in out
     assert "jurisdiction" in out
     assert "operations: none" in out
-    assert "type Payment implements Node" in out
-    assert "payeeAccount" not in out.split("type Payment implements Node")[1].split("}")[0]
+    assert "type Payment" not in out and "schema print" in out
+
+
+def test_schema_print_writes_the_roles_sdl_alone(demo_config: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["schema", "print", "--role", "civil_affairs",
+                                       "--config", str(demo_config)], env={SECRET_ENV: SECRET})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (SDL_DIR / "civil_affairs.graphql").read_text(encoding="utf-8")
+    payment = result.stdout.split("type Payment implements Node")[1].split("}")[0]
+    assert "payeeName" in payment and "payeeAccount" not in payment
+    out = tmp_path / "public.graphql"
+    code, said = run("schema", "print", "--role", "public", "--out", str(out),
+                     "--config", str(demo_config))
+    assert code == 0 and f"Wrote public's schema to {out}." in said
+    assert out.read_text(encoding="utf-8") == (SDL_DIR / "public.graphql").read_text(
+        encoding="utf-8")
+    code, said = run("schema", "print", "--role", "auditor", "--config", str(demo_config))
+    assert code == 2 and "no role 'auditor'" in said
 
 
 def test_show_lists_operations(demo_config: Path) -> None:
-    code, out = run("policy", "show", "--role", "discipline_inspector", "--no-sdl",
+    code, out = run("policy", "show", "--role", "discipline_inspector",
                     "--config", str(demo_config))
     assert code == 0, out
     assert "operations: accessHistory, auditRecords" in out

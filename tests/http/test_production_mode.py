@@ -47,6 +47,12 @@ async def test_production_hub(tmp_path: Path, pg_databases: PostgresDatabases) -
             assert inspector["__schema"]["queryType"]["name"] == "Query"
             assert (await hub.data("{ disclosures(first: 1) { totalCount } }"))[
                 "disclosures"]["totalCount"] > 0
+            sdl = await client.get("/graphql/schema.graphql")
+            assert sdl.status_code == 403 and "type Query" not in sdl.text
+            assert sdl.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+            sdl = await client.get("/graphql/schema.graphql", headers={
+                "Authorization": f"Bearer {hub.token('discipline_inspector')}"})
+            assert sdl.status_code == 200 and "type InspectionCase implements Node" in sdl.text
             page = await client.get("/graphql", headers={"Accept": "text/html"})
             assert page.status_code == 404
             assert "graphiql" not in page.text.lower()
