@@ -3,6 +3,12 @@
 Connectors take only scoped queries (see `auth.model.query`): the row predicate is already
 inside the query they are given, and they must push it down with everything else. They answer
 with plain rows (`connectors.rows`). Each kind registers a factory in `connectors.registry`.
+
+Writes are optional: a kind that can write (sql, rest) inserts rows and updates them by id for
+the entities whose mapping declares a `write` table (`connectors.mapping`), taking only
+scoped commands (`ScopedInsert`, `ScopedUpdate`) and answering with the whole row as stored,
+before and after, so the gateway can note digests of both. Every other entity, and every
+entity of a kind that cannot write (file), refuses with `SourceReadOnly`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any, ClassVar, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from auth.model.query import ScopedAggregate, ScopedQuery
+from auth.model.query import ScopedAggregate, ScopedInsert, ScopedQuery, ScopedUpdate
 
 from .rows import Row
 
@@ -49,6 +55,23 @@ class SourceMisconfigured(SourceError):
     """The source answers, but its tables or columns do not fit the mapping."""
 
     code = "SOURCE_MISCONFIGURED"
+
+
+class SourceReadOnly(SourceError):
+    """The source takes no writes of this entity or field (its mapping declares none)."""
+
+    code = "SOURCE_READ_ONLY"
+
+
+class WriteRejected(SourceError):
+    """The source refused a write, or cannot store a value. `reason` is the hub's own
+    wording (never a driver's or an API's message) and safe to show to the caller."""
+
+    code = "SOURCE_REJECTED"
+
+    def __init__(self, source: str, reason: str, detail: str = "") -> None:
+        super().__init__(source, detail or reason)
+        self.reason = reason
 
 
 class MappingError(ValueError):
@@ -97,9 +120,12 @@ class Connector(abc.ABC):
 
     kind: ClassVar[str]
 
-    def __init__(self, name: str, entities: frozenset[str]) -> None:
+    def __init__(self, name: str, entities: frozenset[str],
+                 writable: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.entities = entities
+        # The entities this source takes writes of (their mapping declares `write`).
+        self.writable = writable
 
     async def attach(self, services: Services) -> None:  # noqa: B027 - optional hook
         """Take what the hub lends (its store, …); called before `open()`. Most kinds need
@@ -126,6 +152,15 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def aggregate(self, query: ScopedAggregate) -> list[Row]:
         """Groups with `count` and `total` (sum of the query's sum field), computed at source."""
+
+    async def insert(self, command: ScopedInsert) -> Row:
+        """Store a new row; the row as stored (every mapped field, with its new id)."""
+        raise SourceReadOnly(self.name, f"{command.entity} cannot be written here")
+
+    async def update(self, command: ScopedUpdate) -> tuple[Row, Row] | None:
+        """Change the row `command` names if it satisfies the command's scope now: the whole
+        row (every mapped field) before and after; None when no such row is in scope."""
+        raise SourceReadOnly(self.name, f"{command.entity} cannot be written here")
 
     @abc.abstractmethod
     async def health(self) -> Health:

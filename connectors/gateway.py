@@ -3,10 +3,15 @@
 Every list, lookup, `node`, relation, count and aggregate — whether a GraphQL resolver asks or
 the hub's own background work (the risk scanner, exports, publishing, acting as a named system
 principal) — goes through `Gateway`, so row scope, purpose rules, masking, small-group
-suppression and the access log cannot be skipped by any path. It knows nothing of GraphQL:
-refusals and failures leave as domain errors (`AccessDenied`, `PurposeRequired`,
-`InvalidQuery`, `SourceError` and its kinds), which each caller words for its own callers
-(`resolvers.gateway` as GraphQL errors with stable codes).
+suppression and the access log cannot be skipped by any path. Writes take the same road:
+`insert` and `update` (by id) are scoped commands built by the scoper (granted fields, values
+checked against the catalog, inside the row scope), written by the source's connector, and
+noted in the access log with digests of the row before and after. They hand back no row
+values (only a new row's id): what a caller then sees of the row is a read like any other.
+It knows nothing of GraphQL: refusals and failures leave as domain errors (`AccessDenied`,
+`OutOfScope`, `InvalidValue`, `NotFound`, `PurposeRequired`, `InvalidQuery`, `SourceError` and
+its kinds), which each caller words for its own callers (`resolvers.gateway` as GraphQL errors
+with stable codes).
 
 `Sources` routes each entity to the connector serving it, for every request alike.
 """
@@ -26,9 +31,9 @@ from auth.access.suppression import suppress
 from auth.audit.access_log import AccessLog
 from auth.identity.principal import Principal
 from auth.model.catalog import ENTITIES
-from auth.model.query import AggregateQuery, EntityQuery
+from auth.model.query import AggregateQuery, EntityQuery, Insert, Update
 
-from .base import Connector, SourceUnavailable
+from .base import Connector, SourceReadOnly, SourceUnavailable
 from .rows import Row, keep_clear_keys, partition_of
 
 TOO_MANY_GROUPS = "Too many groups for a suppressed summary; group more coarsely."
@@ -36,6 +41,16 @@ TOO_MANY_GROUPS = "Too many groups for a suppressed summary; group more coarsely
 
 class InvalidQuery(ValueError):
     """A query the hub cannot answer as asked; the message says how to ask instead."""
+
+
+class NotFound(LookupError):
+    """No row of `entity` with this id in the caller's scope: a hidden row and a missing
+    one are the same answer."""
+
+    def __init__(self, entity: str, row_id: str) -> None:
+        super().__init__(f"no {entity} {row_id!r} in scope")
+        self.entity = entity
+        self.id = row_id
 
 
 @dataclass
@@ -106,6 +121,31 @@ class Gateway:
     def _check_purpose(self, entity: str, clear_fields: list[str]) -> None:
         """Refuse reads that need a stated purpose (e.g. a case number) the caller lacks."""
         self.purpose.require(self.principal, [(entity, f) for f in clear_fields])
+
+    async def insert(self, entity: str, values: Mapping[str, Any]) -> str:
+        """Store a new row as the principal; its id. The access log keeps the digest of the
+        row as stored."""
+        command = self.scoper.scope_insert(Insert(entity, dict(values)))
+        row = await self._writer(entity).insert(command)
+        row_id = str(row["id"])
+        self.log.note_write(entity, row_id, "create", None, row)
+        return row_id
+
+    async def update(self, entity: str, row_id: str, values: Mapping[str, Any]) -> None:
+        """Change one row the principal can see (NotFound: none in scope with that id). The
+        access log keeps the digests of the row before and after."""
+        command = self.scoper.scope_update(Update(entity, str(row_id), dict(values)))
+        changed = await self._writer(entity).update(command)
+        if changed is None:
+            raise NotFound(entity, str(row_id))
+        before, after = changed
+        self.log.note_write(entity, str(row_id), "update", before, after)
+
+    def _writer(self, entity: str) -> Connector:
+        connector = self._connector(entity)
+        if entity not in connector.writable:
+            raise SourceReadOnly(connector.name, f"{entity} is read-only here")
+        return connector
 
     def _connector(self, entity: str) -> Connector:
         connector = self.sources.for_entity(entity)

@@ -6,6 +6,19 @@ kept in fen) or a code table (`values`: canonical value → source code). The sa
 serves every connector kind; each kind reads the container keys it needs. A source gives its
 mapping inline (`entities` tables in huitong.toml) or as a `mapping` file beside the
 configuration (`load_mapping`).
+
+An entity the hub may write at this source says so in a `write` table: which canonical fields
+the source takes (`fields`, never `id`), plus what its kind needs to write — for `sql`,
+`insert_id` (how a new row gets its id: "database" when the column assigns it, "next" for
+max + 1 in the same statement, "uuid" for a text column the hub fills); for `rest`, the
+`create` and `update` endpoints and where the stored item is in the answer (see
+`connectors.rest.config`). Values go through the same units and code tables as reads.
+
+    [entities.Disclosure.write]
+    fields = ["regionCode", "domain", "title", "period", "body", "status", "publishedAt"]
+    insert_id = "next"
+
+Without a `write` table the entity is read-only at that source; `file` sources are always.
 """
 
 from __future__ import annotations
@@ -67,10 +80,20 @@ class FieldMapping:
 
 
 @dataclass(frozen=True)
+class WriteMapping:
+    """What the source takes writes of: canonical `fields`, and its kind's own `options`."""
+
+    fields: frozenset[str]
+    options: Mapping[str, Any]
+    where: str
+
+
+@dataclass(frozen=True)
 class EntityMapping:
     entity: str
     container: Mapping[str, Any]
     fields: Mapping[str, FieldMapping]
+    write: WriteMapping | None = None
 
     def source_of(self, name: str) -> FieldMapping:
         return self.fields[name]
@@ -199,8 +222,26 @@ def parse_mapping(
         missing = [f for f in catalog_fields if f not in fields]
         if missing:
             raise MappingError(f"{at}.fields: missing {', '.join(missing)}")
-        result[name] = EntityMapping(name, container, fields)
+        write = _write_mapping(spec["write"], fields, f"{at}.write") if "write" in spec \
+            else None
+        result[name] = EntityMapping(name, container, fields, write)
     return result
+
+
+def _write_mapping(raw: Any, fields: Mapping[str, FieldMapping], at: str) -> WriteMapping:
+    if not isinstance(raw, Mapping):
+        raise MappingError(f"{at}: expected a table with `fields` = [canonical field, …]")
+    names = raw.get("fields")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise MappingError(f"{at}.fields: expected a list of the canonical fields the source "
+                           "takes writes of")
+    allowed = [f for f in fields if f != "id"]
+    for name in names:
+        if name not in allowed:
+            raise MappingError(f"{at}.fields: {name!r} cannot be written; expected mapped "
+                               f"fields other than id ({', '.join(allowed)})")
+    options = {k: v for k, v in raw.items() if k != "fields"}
+    return WriteMapping(frozenset(names), options, at)
 
 
 def _field_mapping(name: str, spec: Any, kind: Kind, at: str) -> FieldMapping:

@@ -8,13 +8,22 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from auth.access.purpose import PurposeRequired
-from auth.access.scope import AccessDenied, Relation
+from auth.access.scope import AccessDenied, OutOfScope, Relation
 from auth.model.query import AggregateQuery, EntityQuery
+from auth.model.values import InvalidValue
 from connectors.base import SourceError
-from connectors.gateway import Gateway, InvalidQuery
+from connectors.gateway import Gateway, InvalidQuery, NotFound
 from connectors.rows import Row
 
-from .errors import bad_input, forbidden, purpose_required, source_failed
+from .errors import (
+    bad_input,
+    bad_value,
+    forbidden,
+    not_found,
+    out_of_scope,
+    purpose_required,
+    source_failed,
+)
 
 
 @contextlib.contextmanager
@@ -28,6 +37,12 @@ def caller_errors() -> Iterator[None]:
         raise purpose_required(exc.message) from None
     except InvalidQuery as exc:
         raise bad_input(str(exc)) from None
+    except InvalidValue as exc:
+        raise bad_value(exc) from None
+    except OutOfScope as exc:
+        raise out_of_scope(exc) from None
+    except NotFound as exc:
+        raise not_found(exc.entity) from None
     except SourceError as exc:
         raise source_failed(exc) from None
 
@@ -58,3 +73,11 @@ class GraphQLGateway:
     async def aggregate(self, query: AggregateQuery) -> list[Row]:
         with caller_errors():
             return await self.inner.aggregate(query)
+
+    async def insert(self, entity: str, values: Mapping[str, Any]) -> str:
+        with caller_errors():
+            return await self.inner.insert(entity, values)
+
+    async def update(self, entity: str, row_id: str, values: Mapping[str, Any]) -> None:
+        with caller_errors():
+            await self.inner.update(entity, row_id, values)

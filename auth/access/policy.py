@@ -54,6 +54,8 @@ class EntityGrant:
     rows: str
     where: tuple[Condition, ...]
     aggregate: bool
+    # Fields the role may write (mutations that insert or update rows of this entity).
+    writable: frozenset[str] = frozenset()
 
     def visible(self, name: str) -> bool:
         return name in self.fields or name in self.relations
@@ -141,6 +143,8 @@ def _role(name: str, spec: Any, at: str, operations: Mapping[str, Operation]) ->
             )
         entities[ename] = _grant(ENTITIES[ename], espec, f"{at}.entities.{ename}")
     entities = _drop_wildcard_links(entities, entities_raw)
+    if name == PUBLIC_ROLE and any(g.writable for g in entities.values()):
+        raise PolicyError(f"{at}.entities: the {PUBLIC_ROLE} role cannot be granted writes")
     min_group = spec.get("min_group_size", 1)
     if not isinstance(min_group, int) or min_group < 1:
         raise PolicyError(f"{at}.min_group_size: expected a positive integer")
@@ -185,7 +189,7 @@ def _grant(entity: EntitySpec, spec: Any, at: str) -> EntityGrant:
     if not isinstance(spec, Mapping):
         raise PolicyError(f"{at}: expected a table")
     _only(spec, at, {"read", "fields", "masked", "filter", "order", "group", "rows", "where",
-                     "aggregate"})
+                     "aggregate", "write"})
     outputs = {f.name for f in entity.fields.values() if f.output}
     keys = {f.name for f in entity.fields.values() if not f.output}
     named = _names(spec.get("fields", []), outputs | set(entity.relations), f"{at}.fields",
@@ -213,6 +217,9 @@ def _grant(entity: EntitySpec, spec: Any, at: str) -> EntityGrant:
         if entity.fields[fname].nullable:
             raise PolicyError(f"{at}.order.{fname}: nullable fields cannot be ordered on")
     groupable = _subset(spec, "group", fields - set(masked), at, entity, masked)
+    writable = _subset(spec, "write", clear - {"id"}, at, entity, masked)
+    if writable and not spec.get("read", True):
+        raise PolicyError(f"{at}.write: a role writes only rows it can read (read = true)")
     rows = spec.get("rows", "jurisdiction")
     if rows not in ROW_RULES:
         raise PolicyError(f"{at}.rows: expected one of {', '.join(ROW_RULES)}")
@@ -230,6 +237,7 @@ def _grant(entity: EntitySpec, spec: Any, at: str) -> EntityGrant:
         rows=rows,
         where=_static_where(spec.get("where", {}), entity, f"{at}.where"),
         aggregate=bool(spec.get("aggregate", False)),
+        writable=writable,
     )
 
 

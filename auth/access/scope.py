@@ -1,14 +1,21 @@
-"""Enforcement: turn a canonical query into a scoped one, or refuse it.
+"""Enforcement: turn a canonical query or write into a scoped one, or refuse it.
 
-This is the only place that builds `ScopedQuery`/`ScopedAggregate`. It re-checks every field,
-filter, order and grouping against the role's grants (the per-role schema already hides them;
-this is the second lock), adds the row predicate, and attaches the masking plan. The one
-unscoped query, `operator_lookup`, is for the operator's own command line.
+This is the only place that builds `ScopedQuery`/`ScopedAggregate` and the scoped writes
+`ScopedInsert`/`ScopedUpdate`. It re-checks every field, filter, order and grouping against the
+role's grants (the per-role schema already hides them; this is the second lock), adds the row
+predicate, and attaches the masking plan. A write may touch only the fields the role's `write`
+grant names, with values that fit the catalog (`auth.model.values`), and only rows inside the
+role's row scope — an update's target must lie in it (connectors test that on the row, so a
+row outside it answers like a missing one), and no write may put a row outside it
+(`OutOfScope`). The one unscoped query, `operator_lookup`, is for the operator's own command
+line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from auth.identity.principal import Principal
 from auth.model.catalog import ENTITIES
@@ -16,17 +23,33 @@ from auth.model.query import (
     AggregateQuery,
     Condition,
     EntityQuery,
+    Insert,
     Op,
     ScopedAggregate,
+    ScopedInsert,
     ScopedQuery,
+    ScopedUpdate,
+    Update,
 )
 from auth.model.regions import is_region_code, jurisdiction_prefix
+from auth.model.values import check_values
 
 from .policy import EntityGrant, RolePolicy
 
 
 class AccessDenied(Exception):
     """A query asked for something its role is not granted (a bug upstream, or probing)."""
+
+
+class OutOfScope(Exception):
+    """A write whose values would put a row where the role's row scope does not reach (a
+    region outside its jurisdiction, a status its static conditions exclude)."""
+
+    def __init__(self, entity: str, field: str, value: object) -> None:
+        super().__init__(f"{entity}.{field} = {value!r} is outside your scope")
+        self.entity = entity
+        self.field = field
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,34 @@ class Scoper:
             raise AccessDenied(f"sum of {query.entity}.{query.sum_field} is not granted")
         return ScopedAggregate(query, self.row_scope(grant), self.role.min_group_size)
 
+    def scope_insert(self, insert: Insert) -> ScopedInsert:
+        """A new row: granted fields, values that fit the catalog, inside the row scope."""
+        grant = self._write_grant(insert.entity, insert.values)
+        values = check_values(insert.entity, insert.values, insert=True)
+        scope = self.row_scope(grant)
+        for cond in scope:
+            if not _holds(cond, values.get(cond.field)):
+                raise OutOfScope(insert.entity, cond.field, values.get(cond.field))
+        return ScopedInsert(Insert(insert.entity, values), scope)
+
+    def scope_update(self, update: Update) -> ScopedUpdate:
+        """New values for one row: granted fields, values that fit the catalog; the row must
+        lie in the row scope now (tested by the connector) and stay inside it."""
+        grant = self._write_grant(update.entity, update.values)
+        values = check_values(update.entity, update.values, insert=False)
+        scope = self.row_scope(grant)
+        for cond in scope:
+            if cond.field in values and not _holds(cond, values[cond.field]):
+                raise OutOfScope(update.entity, cond.field, values[cond.field])
+        return ScopedUpdate(Update(update.entity, str(update.id), values), scope)
+
+    def _write_grant(self, entity: str, values: Mapping[str, Any]) -> EntityGrant:
+        grant = self._grant(entity, read=True)
+        for name in values:
+            if name not in grant.writable:
+                raise AccessDenied(f"writing {entity}.{name} is not granted to {self.role.name}")
+        return grant
+
     def unsuppressed(self, scoped: ScopedAggregate) -> ScopedAggregate:
         """The same query with every group, small ones included: for the hub's own
         suppression (`auth.access.suppression`), which needs their sizes (never returned)."""
@@ -125,6 +176,27 @@ class Scoper:
                 raise AccessDenied(f"{via.parent}.{via.name} does not lead to {grant.entity}")
         needed.discard("")
         return needed
+
+
+def _holds(cond: Condition, value: object) -> bool:
+    """Whether a written value satisfies one condition of a row scope (the forms policies
+    make: a jurisdiction subtree, static IN lists; anything else is not assumed to hold)."""
+    if value is None:
+        return False
+    if cond.op is Op.WITHIN:
+        return is_region_code(value) and str(value).startswith(str(cond.value))
+    if cond.op is Op.IN:
+        return value in cond.value
+    if cond.op is Op.EQ:
+        return bool(value == cond.value)
+    return False
+
+
+def target_of(update: ScopedUpdate, fields: tuple[str, ...]) -> ScopedQuery:
+    """The row a scoped update names, as a scoped read: by id, inside the update's scope (for
+    connectors whose source cannot test the scope in the write itself)."""
+    by_id = (Condition("id", Op.EQ, update.command.id),)
+    return ScopedQuery(EntityQuery(update.entity, fields, by_id, limit=1), update.scope)
 
 
 def operator_lookup(entity: str, row_id: str) -> ScopedQuery:

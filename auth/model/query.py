@@ -3,6 +3,10 @@
 A resolver builds an `EntityQuery` (or `AggregateQuery`) from GraphQL arguments. Only
 `auth.access.scope` turns it into a `ScopedQuery`/`ScopedAggregate`, adding the role's row predicate
 and masking plan; connectors accept nothing else, so no path can fetch unscoped rows.
+
+Writes are commands of the same kind: an `Insert` or an `Update` (by id) of canonical values,
+which only the scoper turns into a `ScopedInsert`/`ScopedUpdate` (values checked against the
+catalog and the role's write grant; the row scope attached), the only form connectors write.
 """
 
 from __future__ import annotations
@@ -121,3 +125,43 @@ class ScopedAggregate:
     @property
     def conditions(self) -> tuple[Condition, ...]:
         return self.scope + self.query.where
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """A new row of `entity` with canonical `values` (the source or the mapping makes its id)."""
+
+    entity: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """New canonical `values` for the row of `entity` whose id is `id`."""
+
+    entity: str
+    id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedInsert:
+    command: Insert
+    # The row scope the new row lies in (the scoper has checked its values against it).
+    scope: tuple[Condition, ...]
+
+    @property
+    def entity(self) -> str:
+        return self.command.entity
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedUpdate:
+    command: Update
+    # Only a row that satisfies these conditions may be changed: connectors test them on the
+    # row as it is (a row outside them is missing); the new values keep the row inside them.
+    scope: tuple[Condition, ...]
+
+    @property
+    def entity(self) -> str:
+        return self.command.entity

@@ -37,6 +37,8 @@ class FieldSpec:
     # the relation instead, so a key never bypasses the target entity's own policy.
     output: bool = True
     references: str | None = None
+    # "period": text written 2024, 2024Q1 or 2024-03 (checked on every write).
+    format: str | None = None
 
 
 @dataclass(frozen=True)

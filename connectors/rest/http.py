@@ -1,10 +1,12 @@
 """HTTP for the `rest` connector: one pooled httpx client, retries, backoff and the breaker.
 
-Only idempotent GETs are sent, so a failed attempt may be retried: on connection errors,
+Reads are idempotent GETs, so a failed attempt may be retried: on connection errors,
 timeouts and 5xx answers, with exponential backoff (and some jitter, so that hubs do not
-retry in step). Everything that goes wrong leaves here as `SourceUnavailable`,
-`SourceTimeout` or `SourceError` with a detail safe to log: status, path, exception type —
-never the token, the query values or the body.
+retry in step). Writes (`send`) are retried only when the connection could not be made at
+all, since a request that reached the API may have been applied. Everything that goes wrong
+leaves here as `SourceUnavailable`, `SourceTimeout`, `SourceError` or `WriteRejected` with a
+detail safe to log: status, path, exception type — never the token, the query values or the
+body.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Any
 
 import httpx
 
-from connectors.base import SourceError, SourceMisconfigured, SourceTimeout, SourceUnavailable
+from connectors.base import (
+    SourceError,
+    SourceMisconfigured,
+    SourceTimeout,
+    SourceUnavailable,
+    WriteRejected,
+)
 
 from .breaker import CircuitBreaker
 
@@ -104,6 +112,62 @@ class HttpSource:
             return response
         finally:
             self.breaker.release(probe, ok)
+
+    async def send(self, method: str, path: str, body: Mapping[str, Any]) -> httpx.Response:
+        """A write: the 2xx answer, or the 404 one (the caller says what a 404 means). A 4xx
+        refusal is `WriteRejected`; guarded by the circuit breaker like reads."""
+        client = self._client
+        if client is None:
+            raise SourceUnavailable(self.source, "connector is not open")
+        content = json.dumps(body, ensure_ascii=False).encode()
+        probe = self.breaker.acquire()
+        ok: bool | None = None
+        try:
+            response = await self._send(client, method, path, content)
+        except (SourceUnavailable, SourceTimeout):
+            ok = False
+            raise
+        except SourceError:
+            ok = True  # the source answered; the change was what it refused
+            raise
+        else:
+            ok = True
+            return response
+        finally:
+            self.breaker.release(probe, ok)
+
+    async def _send(self, client: httpx.AsyncClient, method: str, path: str,
+                    content: bytes) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                self.requests += 1
+                response = await client.request(
+                    method, path, content=content,
+                    headers={"Content-Type": "application/json; charset=utf-8"})
+            except httpx.ConnectError as exc:
+                if attempt >= self.retries:
+                    raise SourceUnavailable(
+                        self.source, f"{method} {path}: cannot connect ({type(exc).__name__})"
+                    ) from exc
+                await asyncio.sleep(self._delay(attempt))
+                attempt += 1
+                continue
+            except httpx.TimeoutException as exc:
+                raise SourceTimeout(self.source, f"{method} {path}: no answer within "
+                                    f"{self.timeout}s ({type(exc).__name__})") from exc
+            except httpx.RequestError as exc:
+                raise SourceUnavailable(self.source, f"{method} {path}: "
+                                        f"{type(exc).__name__}") from exc
+            status = response.status_code
+            if status < 300 or status == 404:
+                return response
+            if status in (401, 403) or status < 400:
+                raise SourceError(self.source, f"{method} {path}: HTTP {status}" + _hint(status))
+            if status < 500:
+                raise WriteRejected(self.source, f"the source refused the change (HTTP {status})",
+                                    f"{method} {path}: HTTP {status}")
+            raise SourceUnavailable(self.source, f"{method} {path}: HTTP {status}")
 
     async def _attempts(
         self, client: httpx.AsyncClient, path: str, params: Params, retries: int

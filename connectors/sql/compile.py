@@ -100,6 +100,11 @@ class BoundTable:
             )
         return converted
 
+    def integer_value(self, name: str, value: Any) -> int | None:
+        """The integer an integer column holds for canonical `value`, or None if it cannot."""
+        bound = self.bind_value(name, value)
+        return None if bound is _NEVER or isinstance(bound, _OutOfRange) else int(bound)
+
     # -- expressions -----------------------------------------------------------------------
     def condition(self, cond: Condition) -> ColumnElement[bool]:
         col = self.column(cond.field)

@@ -2,36 +2,63 @@
 
 Tables are reflected on first use (so a source that is down at start-up does not stop the
 hub) and every query is pushed down whole: scope, filters, order, keyset page, per-parent
-windows, counts and GROUP BY aggregates.
+windows, counts and GROUP BY aggregates. Entities whose mapping declares `write` take inserts
+and updates by id (`connectors.sql.write`), each in one transaction that also reads the row as
+stored before and after; an update's WHERE holds the command's scope, so a row outside it is
+never changed and answers like a missing one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from auth.model.catalog import Kind
-from auth.model.query import ScopedAggregate, ScopedQuery
+from auth.model.query import (
+    EntityQuery,
+    ScopedAggregate,
+    ScopedInsert,
+    ScopedQuery,
+    ScopedUpdate,
+)
 from connectors.base import (
     Connector,
     Health,
     SourceError,
     SourceMisconfigured,
+    SourceReadOnly,
     SourceTimeout,
     SourceUnavailable,
+    WriteRejected,
 )
 from connectors.mapping import EntityMapping, FieldMapping, to_canonical
 from connectors.rows import Row
 
 from .compile import BoundTable
+from .write import (
+    Unstorable,
+    by_id,
+    insert_id,
+    insert_statement,
+    stored_values,
+    update_statement,
+)
 
 T = TypeVar("T")
+NEXT_ID_ATTEMPTS = 20
 
 
 class SqlConnector(Connector):
@@ -46,9 +73,11 @@ class SqlConnector(Connector):
         timeout: float = 10.0,
         pool_size: int = 5,
     ) -> None:
-        super().__init__(name, frozenset(mappings))
+        super().__init__(name, frozenset(mappings),
+                         frozenset(e for e, m in mappings.items() if m.write is not None))
         self.url = url
         self.mappings = dict(mappings)
+        self.insert_ids = {e: insert_id(m) for e, m in mappings.items()}
         self.timeout = timeout
         self.pool_size = pool_size
         self._engine: AsyncEngine | None = None
@@ -85,15 +114,7 @@ class SqlConnector(Connector):
             return list(result.keys()), result.all()
 
         names, raw = await self._run(run)
-        fields = table.mapping.fields
-        part = query.query.partition
-        converters = [
-            fields[k].converter if k in fields else
-            _key_converter(table.field(part.field), part.prefix_length) if part else str
-            for k in names
-        ]
-        return [{k: conv(v) for k, conv, v in zip(names, converters, r, strict=True)}
-                for r in raw]
+        return _rows(table, query.query, names, raw)
 
     async def count(self, query: ScopedQuery) -> int:
         table = await self._table(query.entity)
@@ -139,6 +160,68 @@ class SqlConnector(Connector):
             groups.append(group)
         return groups
 
+    # -- writing -----------------------------------------------------------------------------
+    async def insert(self, command: ScopedInsert) -> Row:
+        table = await self._writable(command.entity, command.command.values)
+        columns = self._stored(table, command.command.values)
+        strategy = self.insert_ids[command.entity]
+        try:
+            stmt, _ = insert_statement(table, columns, strategy)
+        except Unstorable as exc:
+            raise WriteRejected(self.name, str(exc)) from None
+        id_field, every = table.field("id"), _whole(table)
+
+        async def run(conn: AsyncConnection) -> Row:
+            new_id = id_field.to_canonical((await conn.execute(stmt)).scalar_one())
+            row = await _read(conn, table, every, by_id(table, new_id, ()))
+            assert row is not None
+            return row
+
+        # Concurrent inserts may take the same max + 1; the unique id lets one of them in and
+        # refuses the others, which try again (each round lets one more in).
+        attempts = NEXT_ID_ATTEMPTS if strategy == "next" else 1
+        for attempt in range(attempts):
+            try:
+                return await self._run(run, begin=True)
+            except WriteRejected as exc:
+                if not isinstance(exc.__cause__, IntegrityError) or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        raise AssertionError("unreachable")
+
+    async def update(self, command: ScopedUpdate) -> tuple[Row, Row] | None:
+        update = command.command
+        table = await self._writable(command.entity, update.values)
+        columns = self._stored(table, update.values)
+        every = _whole(table)
+
+        async def run(conn: AsyncConnection) -> tuple[Row, Row] | None:
+            before = await _read(conn, table, every, by_id(table, update.id, command.scope),
+                                 lock=True)
+            if before is None:
+                return None
+            await conn.execute(update_statement(table, update.id, command.scope, columns))
+            after = await _read(conn, table, every, by_id(table, update.id, ()))
+            assert after is not None
+            return before, after
+
+        return await self._run(run, begin=True)
+
+    async def _writable(self, entity: str, values: Mapping[str, Any]) -> BoundTable:
+        write = self.mappings[entity].write
+        if write is None:
+            raise SourceReadOnly(self.name, f"{entity} is read-only here")
+        refused = [name for name in values if name not in write.fields]
+        if refused:
+            raise SourceReadOnly(self.name, f"{entity}.{refused[0]} is read-only here")
+        return await self._table(entity)
+
+    def _stored(self, table: BoundTable, values: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return stored_values(table, values)
+        except Unstorable as exc:
+            raise WriteRejected(self.name, str(exc)) from None
+
     async def health(self) -> Health:
         """Answers, and its tables fit the mapping (checked once, when first reachable)."""
         started = time.perf_counter()
@@ -153,8 +236,10 @@ class SqlConnector(Connector):
         return Health(self.name, self.kind, True, _ms(started))
 
     # -- plumbing ----------------------------------------------------------------------------
-    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run on a pooled connection, turning driver failures into stable source errors."""
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]],
+                   *, begin: bool = False) -> T:
+        """Run on a pooled connection (in one transaction with `begin`), turning driver
+        failures into stable source errors."""
         try:
             async with asyncio.timeout(self.timeout):
                 conn = self.engine.connect()
@@ -165,13 +250,21 @@ class SqlConnector(Connector):
                     # connections, too many clients) means the source is unavailable.
                     raise SourceUnavailable(self.name, type(exc).__name__) from exc
                 try:
-                    return await work(conn)
+                    if not begin:
+                        return await work(conn)
+                    async with conn.begin():
+                        return await work(conn)
                 finally:
                     await conn.close()
         except TimeoutError as exc:
             raise SourceTimeout(self.name, f"no answer within {self.timeout}s") from exc
         except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:
             raise SourceUnavailable(self.name, type(exc).__name__) from exc
+        except IntegrityError as exc:
+            # A constraint of the source's own (a unique key, a NOT NULL column the mapping
+            # does not fill): the driver's message names columns and values, so it stays here.
+            raise WriteRejected(self.name, "the source refused the row (one of its own "
+                                "constraints)", type(exc).__name__) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise SourceUnavailable(self.name, type(exc).__name__) from exc
@@ -222,6 +315,33 @@ class SqlConnector(Connector):
             table = sa.table(specs[entity][1], *(sa.column(c, types[c]) for c in used),
                              schema=specs[entity][0])
             self._tables[entity] = BoundTable(mapping, table, dialect)
+
+
+def _rows(table: BoundTable, query: EntityQuery, names: list[str], raw: Sequence[Any]
+          ) -> list[Row]:
+    fields = table.mapping.fields
+    part = query.partition
+    converters = [
+        fields[k].converter if k in fields else
+        _key_converter(table.field(part.field), part.prefix_length) if part else str
+        for k in names
+    ]
+    return [{k: conv(v) for k, conv, v in zip(names, converters, r, strict=True)} for r in raw]
+
+
+def _whole(table: BoundTable) -> EntityQuery:
+    """Every mapped field of one row: what a write's digests are taken over."""
+    return EntityQuery(table.mapping.entity, tuple(table.mapping.fields), limit=1)
+
+
+async def _read(conn: AsyncConnection, table: BoundTable, query: EntityQuery,
+                conditions: Sequence[Any], *, lock: bool = False) -> Row | None:
+    stmt = table.select_rows(query, conditions)
+    if lock:
+        stmt = stmt.with_for_update()
+    result = await conn.execute(stmt)
+    rows = _rows(table, query, list(result.keys()), result.all())
+    return rows[0] if rows else None
 
 
 def _key_converter(fm: FieldMapping, prefix_length: int | None) -> Callable[[Any], Any]:

@@ -97,7 +97,8 @@ def demo(port: int, host: str, api_port: int, data_dir: Path, scale: int, seed: 
     os.environ[SECRET_ENV] = secret
     rows = asyncio.run(disclosure_api.load_disclosures(urls["civil_affairs"]))
     try:
-        api = disclosure_api.start(rows, port=api_port)
+        api = disclosure_api.start(rows, port=api_port,
+                                   civil_affairs_url=urls["civil_affairs"])
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"the disclosure JSON service could not start on port "
                                    f"{api_port}: {exc}") from None

@@ -6,7 +6,10 @@ its own, and the hub reads them with the `rest` connector instead of from the ci
 database. The API speaks its own dialect — pinyin keys with the title and text nested under
 `nr`, Chinese category names, status codes 10/20/30/90, times with a `+08:00` offset, pages
 (`pageNo`, `pageSize`) — and filters on a few parameters, which the mapping declares as
-pushdown; the hub checks everything else itself.
+pushdown; the hub checks everything else itself. It takes writes too (`POST /gkxx`,
+`PUT /gkxx/{id}`, declared in the mapping's `write` table), which the hub's disclosure
+workflow sends, and keeps them in the civil-affairs database it was loaded from, so that they
+outlive a restart of the demo.
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from .exports import read_rows
-from .json_api import ApiThread, Resource, build_app
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from .exports import demo_mapping, read_rows
+from .json_api import ApiThread, Resource, Row, Saved, build_app
+from .tables import MZ_SWGK
 
 SOURCE: Final = "civil_affairs_api"
 PREFIX: Final = "/api/v1"
@@ -37,6 +44,12 @@ DISCLOSURE: Final[dict[str, Any]] = {
         "publishedAt_lte": {"param": "fbsj_end", "format": "%Y-%m-%d %H:%M:%S"},
     },
     "sort": {"param": "sort", "fields": {"id": "gkbh", "period": "gkqj"}},
+    "write": {
+        "fields": ["regionCode", "domain", "title", "period", "body", "status", "publishedAt"],
+        "create": {"method": "POST", "path": "/gkxx"},
+        "update": {"method": "PUT", "path": "/gkxx/{id}"},
+        "item": "data",
+    },
     "fields": {
         "id": "gkbh",
         "regionCode": "xzqh",
@@ -77,14 +90,41 @@ async def load_disclosures(civil_affairs_url: str) -> list[dict[str, Any]]:
     return [row async for row in read_rows(civil_affairs_url, "civil_affairs", "Disclosure")]
 
 
-def disclosure_app(rows: list[dict[str, Any]]) -> Any:
-    return build_app([Resource.from_mapping("Disclosure", DISCLOSURE, rows, offset_time)],
-                     PREFIX)
+def saved_to(civil_affairs_url: str) -> Saved:
+    """Keep what the service is sent in the civil-affairs database (`mz_swgk`), as the
+    department's own system would. Writes are rare (a person's edit), so each opens and
+    closes its own engine, in the service's own event loop."""
+    mapping = demo_mapping("civil_affairs", "Disclosure")
+    key = MZ_SWGK.c[mapping.fields["id"].source]
+
+    async def save(row: Row, created: bool) -> None:
+        values = {fm.source: fm.to_source(row.get(name)) for name, fm in mapping.fields.items()}
+        engine = create_async_engine(civil_affairs_url)
+        try:
+            async with engine.begin() as conn:
+                if created:
+                    await conn.execute(sa.insert(MZ_SWGK).values(values))
+                else:
+                    values.pop(key.name)
+                    await conn.execute(sa.update(MZ_SWGK).where(key == int(row["id"]))
+                                       .values(values))
+        finally:
+            await engine.dispose()
+
+    return save
 
 
-def start(rows: list[dict[str, Any]], host: str = "127.0.0.1", port: int = 0) -> ApiThread:
-    """Serve `rows` on `host:port` (0: any free port) until `stop()`."""
-    server = ApiThread(disclosure_app(rows), host, port)
+def disclosure_app(rows: list[dict[str, Any]], saved: Saved | None = None) -> Any:
+    resource = Resource.from_mapping("Disclosure", DISCLOSURE, rows, offset_time, saved)
+    return build_app([resource], PREFIX)
+
+
+def start(rows: list[dict[str, Any]], host: str = "127.0.0.1", port: int = 0,
+          civil_affairs_url: str | None = None) -> ApiThread:
+    """Serve `rows` on `host:port` (0: any free port) until `stop()`; with
+    `civil_affairs_url`, writes are kept in that database too."""
+    saved = saved_to(civil_affairs_url) if civil_affairs_url else None
+    server = ApiThread(disclosure_app(rows, saved), host, port)
     server.start()
     return server
 

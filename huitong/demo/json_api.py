@@ -9,18 +9,27 @@ and codes (`fields`), the filters it applies itself (`pushdown`) and the sort it
     GET /api/v1/gkxx?pageNo=1&pageSize=100&xzqh=330108&zt=30&sort=-gkqj,gkbh
     → {"code": 0, "msg": "成功", "data": {"total": 612, "rows": [{"gkbh": 7, …}, …]}}
 
+A mapping that declares `write` endpoints (`connectors.rest.write`) makes the resource take
+writes too: a create (`POST /api/v1/gkxx`) gets the next number as its id, an update
+(`PUT /api/v1/gkxx/7`) changes the fields sent; both answer with the stored item, as the hub
+expects, and refuse values the API has no code for with HTTP 422. A `Resource.saved` hook lets
+the service keep what it is sent (the demo's disclosure service writes it back to the
+civil-affairs database it was loaded from).
+
 `ApiThread` runs such an app under uvicorn in a background thread, so it can be stopped and
 started again on the same port (tests of a source going down use that).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -31,16 +40,56 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.model.catalog import Kind
+from auth.model.time import parse_local
 from connectors.in_memory import sort_key
 from connectors.mapping import EntityMapping, FieldMapping, parse_mapping
 
 Row = dict[str, Any]
 Filter = Callable[[Row, str], bool]
+# Keeps a row the API was sent: (the canonical row, True for a new one).
+Saved = Callable[[Row, bool], Awaitable[None]]
 
 
 def entity_mapping(entity: str, spec: Mapping[str, Any]) -> EntityMapping:
     """The `rest` mapping of one entity, checked as the hub checks it."""
     return parse_mapping({"entities": {entity: spec}}, f"API {entity}", ("path",))[entity]
+
+
+class NoCode(ValueError):
+    """A value sent in a write that the API has no code or form for."""
+
+
+def decoder(mapping: EntityMapping, fields: Iterable[str]) -> Callable[[Mapping[str, Any]], Row]:
+    """The API's JSON item (its names and codes) → the canonical values of `fields` it holds."""
+    wanted = [mapping.fields[name] for name in fields]
+
+    def decode(item: Mapping[str, Any]) -> Row:
+        row: Row = {}
+        for fm in wanted:
+            found, value = _dig(item, fm.source)
+            if not found:
+                continue
+            try:
+                canonical = fm.to_canonical(value)
+                if value is not None and canonical is None:
+                    raise ValueError(value)
+                if isinstance(canonical, dt.datetime):
+                    canonical = parse_local(str(value))
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise NoCode(f"{fm.source}: {value!r}") from exc
+            row[fm.name] = canonical
+        return row
+
+    return decode
+
+
+def _dig(item: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    current: Any = item
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return False, None
+        current = current[part]
+    return True, current
 
 
 def encoder(mapping: EntityMapping, when: Callable[[dt.datetime], str]
@@ -75,6 +124,16 @@ def _json(value: Any, when: Callable[[dt.datetime], str]) -> Any:
 
 
 @dataclass(frozen=True)
+class Writes:
+    """What a resource takes writes of, and where."""
+
+    create: str | None
+    update: str | None
+    decode: Callable[[Mapping[str, Any]], Row]
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Resource:
     """One endpoint: canonical rows, how they look on the wire, what the API filters on."""
 
@@ -83,10 +142,14 @@ class Resource:
     encode: Callable[[Row], dict[str, Any]]
     filters: Mapping[str, Filter]
     sorts: Mapping[str, str]  # API sort name → canonical field
+    writes: Writes | None = None
+    saved: Saved | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
     def from_mapping(cls, entity: str, spec: Mapping[str, Any], rows: Iterable[Row],
-                     when: Callable[[dt.datetime], str]) -> Resource:
+                     when: Callable[[dt.datetime], str], saved: Saved | None = None
+                     ) -> Resource:
         mapping = entity_mapping(entity, spec)
         filters: dict[str, Filter] = {}
         for key, target in spec.get("pushdown", {}).items():
@@ -97,8 +160,42 @@ class Resource:
             if param not in filters or op == "in":
                 filters[param] = _filter(mapping.fields[field_name], op, fmt)
         sort = spec.get("sort", {})
-        return cls(spec["path"], list(rows), encoder(mapping, when), filters,
-                   {api: field for field, api in sort.get("fields", {}).items()})
+        writes = None
+        if mapping.write is not None:
+            options = mapping.write.options
+            writes = Writes(options.get("create", {}).get("path"),
+                            options.get("update", {}).get("path"),
+                            decoder(mapping, mapping.write.fields),
+                            tuple(sorted(mapping.write.fields)))
+        # The given list itself: what the service is sent is kept in it.
+        kept = rows if isinstance(rows, list) else list(rows)
+        return cls(spec["path"], kept, encoder(mapping, when), filters,
+                   {api: name for name, api in sort.get("fields", {}).items()}, writes, saved)
+
+    async def create(self, item: Mapping[str, Any]) -> Row:
+        assert self.writes is not None
+        values = self.writes.decode(item)
+        async with self.lock:
+            taken = [int(r["id"]) for r in self.rows if str(r["id"]).isdigit()]
+            row: Row = {name: None for name in self.rows[0]} if self.rows else {}
+            row.update(values, id=str(max(taken, default=0) + 1))
+            if self.saved is not None:
+                await self.saved(row, True)
+            self.rows.append(row)
+        return row
+
+    async def update(self, row_id: str, item: Mapping[str, Any]) -> Row | None:
+        assert self.writes is not None
+        values = self.writes.decode(item)
+        async with self.lock:
+            found = next((r for r in self.rows if str(r["id"]) == row_id), None)
+            if found is None:
+                return None
+            changed = {**found, **values}
+            if self.saved is not None:
+                await self.saved(changed, False)
+            found.update(changed)
+        return found
 
     def select(self, params: Mapping[str, str]) -> list[Row]:
         rows = [r for r in self.rows
@@ -162,7 +259,57 @@ def build_app(resources: Iterable[Resource], prefix: str = "/api/v1", *,
         return JSONResponse({"code": 0, "msg": "成功"})
 
     routes = [Route(prefix + r.path, endpoint(r)) for r in resources]
+    for resource in resources:
+        if resource.writes is not None:
+            routes += _write_routes(resource, prefix)
     return Starlette(routes=[*routes, Route(prefix + "/health", health)])
+
+
+def _write_routes(resource: Resource, prefix: str) -> list[Route]:
+    assert resource.writes is not None
+    writes = resource.writes
+
+    async def body(request: Request) -> Mapping[str, Any] | None:
+        try:
+            item = json.loads(await request.body(), parse_float=Decimal)
+        except ValueError:
+            return None
+        return item if isinstance(item, Mapping) else None
+
+    def answer(row: Row) -> Response:
+        return JSONResponse({"code": 0, "msg": "成功", "data": resource.encode(row)})
+
+    def refused(message: str) -> Response:
+        return JSONResponse({"code": 422, "msg": message}, status_code=422)
+
+    async def create(request: Request) -> Response:
+        item = await body(request)
+        if item is None:
+            return refused("参数错误")
+        try:
+            return answer(await resource.create(item))
+        except NoCode as exc:
+            return refused(f"无法识别的值 {exc}")
+
+    async def update(request: Request) -> Response:
+        item = await body(request)
+        if item is None:
+            return refused("参数错误")
+        try:
+            row = await resource.update(request.path_params["id"], item)
+        except NoCode as exc:
+            return refused(f"无法识别的值 {exc}")
+        if row is None:
+            return JSONResponse({"code": 404, "msg": "记录不存在"}, status_code=404)
+        return answer(row)
+
+    routes = []
+    if writes.create is not None:
+        routes.append(Route(prefix + writes.create, create, methods=["POST"]))
+    if writes.update is not None:
+        path = prefix + writes.update.replace("{id}", "{id:str}")
+        routes.append(Route(path, update, methods=["PUT", "PATCH"]))
+    return routes
 
 
 class ApiThread:

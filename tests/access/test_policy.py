@@ -44,6 +44,16 @@ def _policy(entity: dict[str, Any], name: str = "Payment", **role: Any) -> dict[
         (_policy({"fields": ["amount"]}, limits={"max_first": 0}),
          "limits.max_first: expected a positive integer"),
         (_policy({"fields": "*"}, name="Region"), "rows: Region has no regionCode"),
+        (_policy({"fields": ["payeeName"], "masked": {"payeeName": "name"},
+                  "write": ["payeeName"]}), "write.payeeName: a masked field cannot"),
+        (_policy({"fields": ["amount"], "write": ["purpose"]}),
+         "write.purpose: Payment.purpose is not a granted field"),
+        (_policy({"fields": ["amount"], "write": ["id"]}), "write.id: Payment.id is not"),
+        (_policy({"fields": ["amount"], "read": False, "write": ["amount"]}),
+         "write: a role writes only rows it can read"),
+        ({"roles": {"public": {"entities": {"Payment": {"fields": ["amount"],
+                                                        "write": ["amount"]}}}}},
+         "roles.public.entities: the public role cannot be granted writes"),
         ({"roles": {}}, "expected [roles.<name>] tables"),
     ],
 )
@@ -73,3 +83,14 @@ def test_suppressed_aggregates_cannot_be_filtered_by_ranges() -> None:
         parse_policy(raw, "policy.toml")
     raw["roles"]["clerk"]["min_group_size"] = 1
     assert parse_policy(raw, "policy.toml").roles["clerk"].grant("Payment") is not None
+
+
+def test_write_grants_name_clear_fields_and_keys() -> None:
+    raw = _policy({"fields": ["amount", "payeeName", "purpose"], "masked": {
+        "payeeName": "name"}, "write": "*"})
+    grant = parse_policy(raw, "policy.toml").roles["clerk"].grant("Payment")
+    assert grant is not None
+    # Every clear field it sees and every key, never the id or a masked field.
+    assert grant.writable == {"amount", "purpose", "budgetIndicatorId", "reimbursementId"}
+    plain = parse_policy(_policy({"fields": ["amount"]}), "policy.toml")
+    assert plain.roles["clerk"].entities["Payment"].writable == frozenset()

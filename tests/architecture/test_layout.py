@@ -31,7 +31,7 @@ def test_every_module_says_what_it_is_for() -> None:
     assert not missing, f"modules without a docstring: {', '.join(missing)}"
 
 
-def test_only_the_scoping_step_builds_scoped_queries() -> None:
+def test_only_the_scoping_step_builds_scoped_queries_and_writes() -> None:
     built = []
     for name, path, _ in modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -39,6 +39,8 @@ def test_only_the_scoping_step_builds_scoped_queries() -> None:
                 func = node.func
                 called = func.id if isinstance(func, ast.Name) else \
                     func.attr if isinstance(func, ast.Attribute) else None
-                if called in ("ScopedQuery", "ScopedAggregate") and name != "auth.access.scope":
+                if called in ("ScopedQuery", "ScopedAggregate", "ScopedInsert", "ScopedUpdate") \
+                        and name != "auth.access.scope":
                     built.append(f"{name} (line {node.lineno})")
-    assert not built, f"only auth.access.scope builds scoped queries, not {', '.join(built)}"
+    assert not built, f"only auth.access.scope builds scoped queries and writes, not " \
+        f"{', '.join(built)}"

@@ -19,7 +19,7 @@ ENTITIES: Final = (
             id_field("Global id."), region_field(),
             f("domain", Kind.ENUM, "党务, 村(居)务 or 财务.", enum="DisclosureDomain"),
             f("title", Kind.STRING, "Title."),
-            f("period", Kind.STRING, "Period covered, e.g. 2024Q1."),
+            f("period", Kind.STRING, "Period covered, e.g. 2024Q1.", format="period"),
             f("body", Kind.STRING, "Text of the item."),
             f("status", Kind.ENUM, "Review state.", enum="DisclosureStatus"),
             f("publishedAt", Kind.DATETIME, "When it was published.", nullable=True),

@@ -148,7 +148,7 @@ ENTITIES: Final = (
             id_field("Global id."), region_field(),
             f("batchNo", Kind.STRING, "Payout batch."),
             f("subsidyType", Kind.STRING, "Kind of subsidy."),
-            f("period", Kind.STRING, "Period paid for, e.g. 2024-03."),
+            f("period", Kind.STRING, "Period paid for, e.g. 2024-03.", format="period"),
             f("recipientName", Kind.STRING, "Recipient."),
             f("recipientIdNumber", Kind.STRING, "Recipient's ID number."),
             f("amount", Kind.MONEY, "Amount paid."),
