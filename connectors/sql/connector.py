@@ -72,6 +72,8 @@ class SqlConnector(Connector):
         *,
         timeout: float = 10.0,
         pool_size: int = 5,
+        max_overflow: int = 5,
+        pool_recycle: float = 1800.0,
     ) -> None:
         super().__init__(name, frozenset(mappings),
                          frozenset(e for e, m in mappings.items() if m.write is not None))
@@ -80,6 +82,8 @@ class SqlConnector(Connector):
         self.insert_ids = {e: insert_id(m) for e, m in mappings.items()}
         self.timeout = timeout
         self.pool_size = pool_size
+        self.max_overflow = max_overflow
+        self.pool_recycle = pool_recycle
         self._engine: AsyncEngine | None = None
         self._tables: dict[str, BoundTable] = {}
         self._reflect_lock = asyncio.Lock()
@@ -93,9 +97,11 @@ class SqlConnector(Connector):
     async def open(self) -> None:
         if self._engine is not None:
             return
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # No ping before every checkout (a round trip per statement): connections are
+        # recycled after a while, and a read that meets a dead one is tried once more.
+        kwargs: dict[str, Any] = {"pool_pre_ping": False, "pool_recycle": self.pool_recycle}
         if not self.url.startswith("sqlite"):
-            kwargs.update(pool_size=self.pool_size, max_overflow=self.pool_size,
+            kwargs.update(pool_size=self.pool_size, max_overflow=self.max_overflow,
                           pool_timeout=self.timeout)
         self._engine = create_async_engine(self.url, **kwargs)
 
@@ -239,23 +245,34 @@ class SqlConnector(Connector):
     async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]],
                    *, begin: bool = False) -> T:
         """Run on a pooled connection (in one transaction with `begin`), turning driver
-        failures into stable source errors."""
+        failures into stable source errors.
+
+        Reads run in autocommit (one statement, one snapshot: no BEGIN and ROLLBACK round
+        trips). A read that meets a dead connection (the server restarted, a proxy dropped
+        it) is tried once more on a fresh one; a write is never repeated."""
         try:
             async with asyncio.timeout(self.timeout):
-                conn = self.engine.connect()
-                try:
-                    await conn.start()
-                except SQLAlchemyError as exc:
-                    # Whatever stops a connection (refused, database gone or closed to
-                    # connections, too many clients) means the source is unavailable.
-                    raise SourceUnavailable(self.name, type(exc).__name__) from exc
-                try:
-                    if not begin:
-                        return await work(conn)
-                    async with conn.begin():
-                        return await work(conn)
-                finally:
-                    await conn.close()
+                for attempt in (1, 2):
+                    conn = self.engine.connect()
+                    try:
+                        await conn.start()
+                        if not begin:
+                            await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    except SQLAlchemyError as exc:
+                        # Whatever stops a connection (refused, database gone or closed to
+                        # connections, too many clients) means the source is unavailable.
+                        raise SourceUnavailable(self.name, type(exc).__name__) from exc
+                    try:
+                        if not begin:
+                            return await work(conn)
+                        async with conn.begin():
+                            return await work(conn)
+                    except DBAPIError as exc:
+                        if begin or attempt == 2 or not exc.connection_invalidated:
+                            raise
+                    finally:
+                        await conn.close()
+                raise AssertionError("unreachable")
         except TimeoutError as exc:
             raise SourceTimeout(self.name, f"no answer within {self.timeout}s") from exc
         except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:

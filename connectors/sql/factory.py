@@ -21,9 +21,25 @@ def _timeout(source: SourceLike) -> float:
     return float(value)
 
 
+def _count(source: SourceLike, key: str, default: int, least: int) -> int:
+    value = source.options.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise MappingError(f"{source.where}.{key}: expected a whole number ≥ {least}")
+    return value
+
+
 def build_sql_connector(source: SourceLike, mappings: Mapping[str, EntityMapping]
                         ) -> SqlConnector:
+    """Keys: `url` (or `url_env`), `timeout_seconds` (10), `pool_size` (5 connections kept
+    open), `max_overflow` (5 more under load), `pool_recycle_seconds` (1800: connections
+    older than this are replaced before use)."""
     url = source.options.get("url")
     if not isinstance(url, str) or "://" not in url:
         raise MappingError(f"{source.where}.url: expected an SQLAlchemy async URL (or url_env)")
-    return SqlConnector(source.name, url, mappings, timeout=_timeout(source))
+    recycle = source.options.get("pool_recycle_seconds", 1800)
+    if not isinstance(recycle, int | float) or isinstance(recycle, bool) or recycle <= 0:
+        raise MappingError(f"{source.where}.pool_recycle_seconds: expected a positive number")
+    return SqlConnector(source.name, url, mappings, timeout=_timeout(source),
+                        pool_size=_count(source, "pool_size", 5, 1),
+                        max_overflow=_count(source, "max_overflow", 5, 0),
+                        pool_recycle=float(recycle))

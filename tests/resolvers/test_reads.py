@@ -31,9 +31,12 @@ query($first: Int) {
 
 @contextlib.contextmanager
 def counting_statements(hub: DemoHub) -> Iterator[list[str]]:
+    """Every statement sent to the sources; each must run in autocommit (a read is one
+    round trip: no BEGIN and ROLLBACK around it)."""
     statements: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        assert conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT", statement
         statements.append(statement)
 
     engines = [c.engine.sync_engine for c in hub.app.state.hub.connectors.values()
@@ -207,3 +210,12 @@ async def test_spending_keys_not_grouped_on_are_null(demo_hub: DemoHub) -> None:
     assert groups and all(g["regionCode"] for g in groups)
     assert all(g["month"] is None and g["method"] is None and g["category"] is None
                for g in groups)
+
+
+async def test_page_sizes_are_written_into_statements(demo_hub: DemoHub) -> None:
+    """A bound LIMIT lets PostgreSQL settle on a generic plan planned for no page size."""
+    with counting_statements(demo_hub) as sent:
+        await demo_hub.data("{ spendingSummary(groupBy: [ECONOMIC_CODE]) { count } "
+                            "payments(first: 7) { nodes { id } } }", role=INSPECTOR)
+    limits = sorted(s.split("LIMIT", 1)[1].split()[0] for s in sent if "LIMIT" in s)
+    assert limits == ["5000", "8"], sent
