@@ -31,6 +31,11 @@ INVALID = "The bearer token is invalid."
 EXPIRED = "The bearer token has expired."
 NOT_YET_VALID = "The bearer token is not valid yet."
 REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub", "role", "region")
+# A verified token is trusted again, until its expiry, for this long (and, for a JWKS key,
+# while its kid is still among the keys loaded): long enough to spare the signature check on
+# a client's stream of requests, short enough to notice a key withdrawn from the JWKS.
+VERIFIED_SECONDS = 60.0
+MAX_VERIFIED = 4096
 MAX_JWKS_BYTES = 1 << 20
 
 
@@ -100,6 +105,10 @@ class JwksKeys:
         self._fetched_at = 0.0
         self._failed_at: float | None = None
         self._lock = asyncio.Lock()
+
+    def knows(self, kid: str) -> bool:
+        """Whether `kid` is among the keys loaded last (no fetch)."""
+        return self._keys is not None and kid in self._keys
 
     async def key(self, kid: str) -> PyJWK:
         async with self._lock:
@@ -202,8 +211,31 @@ class TokenVerifier:
             if config.jwks is not None
             else None
         )
+        self._clock = clock
+        # token → (principal, not before, expires, verified at (clock), its JWKS kid)
+        self._verified: dict[str, tuple[Principal, float, float, float, str | None]] = {}
 
     async def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified in the last minute is not checked again
+        (its signature cannot have changed), only its expiry and start times."""
+        now, tick = time.time(), self._clock()
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, not_before, expires, checked, kid = cached
+            if not_before <= now < expires and tick - checked < VERIFIED_SECONDS and (
+                    kid is None or (self._jwks is not None and self._jwks.knows(kid))):
+                return principal
+            del self._verified[token]
+        principal, claims, kid = await self._verify(token)
+        leeway = self._config.leeway_seconds
+        not_before = float(claims.get("nbf", now)) - leeway
+        expires = float(claims["exp"]) + leeway
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (principal, not_before, expires, tick, kid)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, dict[str, Any], str | None]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -212,6 +244,7 @@ class TokenVerifier:
         if alg not in self._config.algorithms:
             raise InvalidCredentials("The bearer token's signing algorithm is not accepted here.")
         key: str | PyJWK
+        kid = None
         if alg == "HS256":
             assert self._config.hs256_secret is not None
             key = self._config.hs256_secret
@@ -222,7 +255,7 @@ class TokenVerifier:
                 raise InvalidCredentials("The bearer token has no key id (kid).")
             key = await self._jwks.key(kid)
         claims = self._decode(token, key, alg)
-        return _principal(claims, token)
+        return _principal(claims, token), claims, kid
 
     def _decode(self, token: str, key: str | PyJWK, alg: str) -> dict[str, Any]:
         try:

@@ -380,3 +380,26 @@ async def test_authenticator_bad_purpose_is_400() -> None:
     assert info.value.status == 400
     with pytest.raises(InvalidPurpose):
         await auth.authenticate(None, "line\nbreak")
+
+
+async def test_a_verified_token_is_not_checked_again_until_it_expires(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = AuthConfig(hs256_secret=SECRET, leeway_seconds=0)
+    verifier = TokenVerifier(config)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    token = hs(claims(exp=int(time.time()) + 2))
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first and len(decoded) == 1
+    other = hs(claims(sub="bob"))
+    assert (await verifier.verify(other)).subject == "bob" and len(decoded) == 2
+    time.sleep(max(0.0, int(time.time()) + 2.05 - time.time()))
+    with pytest.raises(InvalidCredentials) as info:
+        await verifier.verify(token)  # expired while cached: checked again, and refused
+    assert info.value.message == EXPIRED
