@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth.model.query import ScopedAggregate, ScopedInsert, ScopedQuery, ScopedUpdate
 
 from .rows import Row
+from .tree import NodeRows, ScopedNode, TreeUnsupported
 
 
 class SourceError(Exception):
@@ -165,6 +166,10 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def health(self) -> Health:
         """Whether the source answers now, and how fast."""
+
+    async def fetch_tree(self, roots: tuple[ScopedNode, ...]) -> list[NodeRows]:
+        """A whole tree of reads in one go (`connectors.tree`); kinds that cannot, refuse."""
+        raise TreeUnsupported(f"the {self.kind} kind answers one query at a time")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release pools and clients."""

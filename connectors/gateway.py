@@ -32,9 +32,11 @@ from auth.audit.access_log import AccessLog
 from auth.identity.principal import Principal
 from auth.model.catalog import ENTITIES
 from auth.model.query import AggregateQuery, EntityQuery, Insert, Update
+from auth.model.regions import jurisdiction_prefix
 
 from .base import Connector, SourceReadOnly, SourceUnavailable
 from .rows import Row, keep_clear_keys, partition_of
+from .tree import NodeRows, ReadNode, ScopedNode, TreeUnsupported, child_rows
 
 TOO_MANY_GROUPS = "Too many groups for a suppressed summary; group more coarsely."
 
@@ -85,6 +87,10 @@ def _shown(rows: list[Row], page_size: int | None) -> Iterator[Row]:
         per_partition[key] += 1
         if per_partition[key] <= page_size:
             yield row
+
+
+def _tree_entities(nodes: tuple[ScopedNode, ...]) -> list[str]:
+    return [e for n in nodes for e in (n.entity, *_tree_entities(n.children))]
 
 
 def small_complement(whole: list[Row], query: AggregateQuery, k: int) -> Callable[[Row], bool]:
@@ -214,3 +220,58 @@ class Gateway:
             query.entity, [query.sum_field, *(d.field for d in query.group_by)]
         )
         return groups
+
+    async def fetch_tree(self, roots: tuple[ReadNode, ...]) -> list[NodeRows]:
+        """A whole tree of reads from one source in one go: every node scoped and checked as
+        `fetch` and `count` check it, masked at the source, and noted as the per-node calls
+        would note it. `TreeUnsupported` when one connector cannot answer it all."""
+        scoped = tuple(self._scope_node(node) for node in roots)
+        connectors = {id(self._connector(e)): self._connector(e) for e in _tree_entities(scoped)}
+        if len(connectors) != 1:
+            raise TreeUnsupported("the tree spans several sources")
+        (connector,) = connectors.values()
+        answers = await connector.fetch_tree(scoped)
+        for node, answer in zip(scoped, answers, strict=True):
+            self._note_tree(node, [answer], [None])
+        return answers
+
+    def _scope_node(self, node: ReadNode) -> ScopedNode:
+        scoped = self.scoper.scope(node.query, node.via)
+        self._check_purpose(node.query.entity, [
+            *(f for f in node.query.fields if f not in scoped.masks), *_filtered(node.query)])
+        counted = None
+        if node.count is not None:
+            counted = self.scoper.scope(node.count, node.via)
+            self._check_purpose(node.count.entity, _filtered(node.count))
+        children = tuple(self._scope_node(child) for child in node.children)
+        return ScopedNode(node, scoped, counted, children)
+
+    def _note_tree(self, node: ScopedNode, answers: list[NodeRows],
+                   parents: list[Row | None]) -> None:
+        """Note one node's rows under every parent row it was read for, as the per-node
+        loaders note them: rows past a page unseen (and their children never asked for),
+        parents without a key never asked about, one count per batch."""
+        query, attach, size = node.scoped.query, node.node.attach, node.node.page_size
+        shown: list[Row] = []
+        batches: set[int] = set()
+        asked = False
+        for answer, parent in zip(answers, parents, strict=True):
+            if parent is not None and attach is not None:
+                key = parent.get(attach.local)
+                if key is None:
+                    continue
+                # Region subtrees are batched per level (the length of their prefix).
+                batches.add(len(jurisdiction_prefix(str(key))) if attach.kind == "subtree"
+                            else 0)
+            asked = True
+            shown += answer.rows if size is None else answer.rows[:size]
+        if not asked:
+            return
+        if node.node.wants_rows:
+            self.log.note_rows(query.entity, (r["id"] for r in shown), query.fields,
+                               node.scoped.masks)
+        if node.counted is not None:
+            for _ in range((len(batches) or 1) * node.node.count_notes):
+                self.log.note_aggregate(query.entity, _filtered(node.counted.query))
+        for i, child in enumerate(node.children):
+            self._note_tree(child, [child_rows(row, i) for row in shown], list(shown))

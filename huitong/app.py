@@ -26,7 +26,7 @@ from strawberry.types import ExecutionResult
 from auth.identity.authenticate import PURPOSE_HEADER, InvalidCredentials
 from auth.identity.principal import Principal
 from resolvers.context import RequestContext
-from schema.build import introspectable
+from schema.build import compiled_queries, introspectable
 
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
@@ -44,6 +44,7 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
         super().__init__(hub.schemas[role], **kwargs)
         self.hub = hub
         self.role = hub.policy.roles[role]
+        self.compiled = compiled_queries(hub.schemas[role], self.role)
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         principal: Principal = request.scope[PRINCIPAL_KEY]
@@ -69,8 +70,16 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
             raise Refused(503, "AUDIT_UNAVAILABLE", "The audit trail is not open.")
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        result = await super().execute_single(request, request_adapter, sub_response,
-                                              context, root_value, request_data)
+        result = None
+        if self.hub.sql_compiler and request_data.query:
+            result = await self.compiled.execute(context, request_data.query,
+                                                 request_data.variables,
+                                                 request_data.operation_name)
+        if result is not None:
+            self.hub.compiled_answers += 1
+        else:
+            result = await super().execute_single(request, request_adapter, sub_response,
+                                                  context, root_value, request_data)
         await recorder.record(
             context.principal, document=request_data.query or "",
             operation_name=request_data.operation_name, variables=request_data.variables,

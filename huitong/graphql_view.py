@@ -42,7 +42,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import ClientDisconnect, Request
@@ -68,15 +67,6 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_JSON_DEPTH = 32
 _STATUS_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
                  413: "PAYLOAD_TOO_LARGE"}
-
-
-def encode_json(data: object) -> bytes:
-    """A response body: compact UTF-8 JSON (orjson; the standard library for what it lacks,
-    such as integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(data)
-    except TypeError:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def graphql_error_response(status: int, message: str, code: str,
@@ -166,10 +156,6 @@ class HardenedGraphQL(GraphQL[Context, RootValue]):
                           scope.get("path"))
             response = graphql_error_response(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
         await response(scope, receive, send)
-
-    def encode_json(self, data: object) -> bytes:
-        """UTF-8 JSON, Chinese text as itself (not `\\uXXXX`), compact; orjson for speed."""
-        return encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data, self.max_json_depth)

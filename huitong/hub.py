@@ -66,6 +66,10 @@ class Hub:
     store: AsyncEngine | None = None
     authenticator: Authenticator = field(default_factory=Authenticator)
     recorder: AuditRecorder | None = None
+    # Query selections over sql sources answered by one statement (`resolvers.compiled`);
+    # off, every read takes the per-request loaders. Tests switch it to compare the two.
+    sql_compiler: bool = True
+    compiled_answers: int = 0  # requests the compiled path answered (the rest: the loaders)
 
     @classmethod
     def build(cls, settings: Settings) -> Hub:
@@ -81,7 +85,7 @@ class Hub:
             log.warning("no cursor secret configured: cursors will not survive a restart")
             secret = secrets.token_hex(32)
         return cls(settings, policy, schemas, Sources(connectors), CursorCodec(secret.encode()),
-                   audit_config)
+                   audit_config, sql_compiler=settings.sql_compiler)
 
     @property
     def connectors(self) -> dict[str, Connector]:

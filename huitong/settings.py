@@ -49,6 +49,8 @@ class Settings:
     sources: Mapping[str, SourceSettings]
     audit: Mapping[str, Any] = field(default_factory=dict)
     audit_config: AuditConfig = field(default_factory=AuditConfig)
+    # Answer query selections over sql sources with one statement each (else the loaders).
+    sql_compiler: bool = True
 
     @property
     def production(self) -> bool:
@@ -113,7 +115,7 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
             )
     hub = _table(raw, "hub", where)
     _only(hub, where, "[hub].", {"store_url", "store_url_env", "policy", "mode", "max_body_bytes",
-                               "cursor_secret_env"})
+                               "cursor_secret_env", "sql_compiler"})
     store_url = _secretish(hub, "store_url", where, "hub", env) or DEFAULT_STORE
     policy_path = _policy_path(hub, where, base)
     mode = hub.get("mode", "development")
@@ -122,6 +124,9 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
     max_body = hub.get("max_body_bytes", 1_048_576)
     if not isinstance(max_body, int) or isinstance(max_body, bool) or max_body < 1024:
         raise ConfigError(f"{where}: [hub].max_body_bytes: expected an integer ≥ 1024")
+    sql_compiler = hub.get("sql_compiler", True)
+    if not isinstance(sql_compiler, bool):
+        raise ConfigError(f"{where}: [hub].sql_compiler: expected true or false")
     cursor_env = hub.get("cursor_secret_env", "HUITONG_CURSOR_SECRET")
     if not isinstance(cursor_env, str):
         raise ConfigError(f"{where}: [hub].cursor_secret_env: expected an environment variable")
@@ -156,6 +161,7 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
         sources=sources,
         audit=_table(raw, "audit", where),
         audit_config=_audit_config(_table(raw, "audit", where), where, env, base),
+        sql_compiler=sql_compiler,
     )
 
 

@@ -46,11 +46,21 @@ def cursor_binding(ctx: RequestContext, where: tuple[Condition, ...]) -> str:
     return repr((p.role, p.subject, p.region_code, where))
 
 
-def _page_request(
-    info: Info[Any, Any], entity: str, first: int | None, after: str | None,
+@dataclass(frozen=True)
+class PageArguments:
+    """A connection's arguments, read and checked (bad ones raise the caller's error)."""
+
+    where: tuple[Condition, ...]
+    order: tuple[OrderKey, ...]
+    limit: int
+    position: tuple[Any, ...] | None
+    bind: str
+
+
+def page_arguments(
+    ctx: RequestContext, entity: str, first: int | None, after: str | None,
     filter_value: Any, order_value: Any,
-) -> PageRequest:
-    ctx: RequestContext = info.context
+) -> PageArguments:
     grant = ctx.role.grant(entity)
     assert grant is not None  # the role's schema has no list for entities it cannot read
     limit = check_first(first, ctx.role.limits.max_first)
@@ -63,10 +73,18 @@ def _page_request(
             position = ctx.cursors.decode(after, entity, order, bind)
         except InvalidCursor:
             raise invalid_cursor() from None
+    return PageArguments(where, order, limit, position, bind)
+
+
+def _page_request(
+    info: Info[Any, Any], entity: str, first: int | None, after: str | None,
+    filter_value: Any, order_value: Any,
+) -> PageRequest:
+    args = page_arguments(info.context, entity, first, after, filter_value, order_value)
     selections = current_selections(info)
     fields = fields_for(entity, connection_node_selections(selections))
-    return PageRequest(entity, fields, where, order, limit, position,
-                       limit > 0 and _wants_rows(selections), bind)
+    return PageRequest(entity, fields, args.where, args.order, args.limit, args.position,
+                       args.limit > 0 and _wants_rows(selections), args.bind)
 
 
 def _page(ctx: RequestContext, req: PageRequest, rows: list[dict[str, Any]],

@@ -22,6 +22,7 @@ from auth.access.policy import Policy, RolePolicy
 from auth.identity.principal import PUBLIC_ROLE
 from auth.model.catalog import ENTITIES, EntitySpec
 from auth.model.operations import OperationKind
+from resolvers.compiled import CompiledQueries
 from resolvers.lists import list_page, lookup, lookup_global, node
 from resolvers.spending import allowed_dimensions, spending_summary
 
@@ -30,7 +31,7 @@ from .entities import connection_types, entity_type, exposed_entities
 from .enums import CATALOG_ENUMS
 from .execution import RowExecutionContext
 from .extensions.errors import MaskUnexpectedErrors
-from .extensions.validation import RoleValidation, role_rules
+from .extensions.validation import RoleValidation, role_rules, validate_document
 from .inputs import filter_input, order_input, scalar_annotation
 from .namespace import RoleNamespace, with_signature
 from .scalars import SCALAR_MAP, Money, RegionCode
@@ -51,6 +52,8 @@ class HubSchema(strawberry.Schema):
     """A role's schema. Errors callers caused (syntax, validation, bad input, an unavailable
     source) are theirs to read, not ours to log as failures; unexpected ones are logged with
     their traceback by `MaskUnexpectedErrors` before being masked."""
+
+    role_rules: tuple[Any, ...] = ()  # its validation rules, for the compiled path
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
@@ -217,7 +220,7 @@ def build_role_schema(
         description=f"What the role {role.name} may follow.",
     ) if roots[OperationKind.SUBSCRIPTION] else None
     rules = role_rules(role.limits, introspectable(role, production=production))
-    return HubSchema(
+    schema = HubSchema(
         query=query_type,
         mutation=mutation_type,
         subscription=subscription_type,
@@ -231,6 +234,16 @@ def build_role_schema(
             MaskUnexpectedErrors,
         ],
     )
+    schema.role_rules = rules
+    return schema
+
+
+def compiled_queries(schema: strawberry.Schema, role: RolePolicy) -> CompiledQueries:
+    """The compiled path for `role`, validating documents exactly as its schema does."""
+    rules = schema.role_rules if isinstance(schema, HubSchema) else ()
+    return CompiledQueries(schema, lambda document: validate_document(schema._schema, document,
+                                                                        rules),
+                           role.limits.max_tokens)
 
 
 def build_schemas(policy: Policy, *, production: bool = False) -> dict[str, strawberry.Schema]:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from auth.audit.chain import parse_content
 from auth.identity.tokens import mint_token
 from huitong.app import create_app
 from huitong.demo.config import DEMO_PRINCIPALS, SECRET_ENV, write_demo_config
@@ -32,6 +33,7 @@ class DemoHub:
     backend: str
     source_urls: dict[str, str]
     tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    in_flight: int = 0  # requests under way (the audit chain's last record is theirs alone)
 
     def token(self, role: str, region: str | None = None, **claims: Any) -> str:
         default_region = DEMO_PRINCIPALS.get(role, ("", "", "330108000000"))[2]
@@ -58,7 +60,45 @@ class DemoHub:
             body["variables"] = variables
         if operation_name is not None:
             body["operationName"] = operation_name
-        return await self.client.post("/graphql", json=body, headers=all_headers)
+        self.in_flight += 1
+        try:
+            return await self.client.post("/graphql", json=body, headers=all_headers)
+        finally:
+            self.in_flight -= 1
+
+    async def post_on_both_paths(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """`post`; when the SQL compiler answered it, answered again by the per-request
+        loaders: both must give the same bytes and, when no other request ran meanwhile,
+        leave the same reads on the audit record."""
+        hub = self.app.state.hub
+        answered = hub.compiled_answers
+        alone = self.in_flight == 0
+        compiled = await self.post(query, variables, **kwargs)
+        if hub.compiled_answers == answered:
+            return compiled  # the loaders answered it: nothing to compare
+        alone = alone and self.in_flight == 0
+        compiled_reads = await self.last_reads() if alone else None
+        hub.sql_compiler = False
+        try:
+            loaders = await self.post(query, variables, **kwargs)
+        finally:
+            hub.sql_compiler = True
+        assert (compiled.status_code, compiled.content) == \
+            (loaders.status_code, loaders.content), (query, variables)
+        if alone and self.in_flight == 0:
+            assert same_reads(compiled_reads) == same_reads(await self.last_reads()), \
+                (query, variables)
+        return compiled
+
+    async def last_reads(self) -> Any:
+        """The reads on the audit chain's latest record (the last request's, in tests)."""
+        store = self.app.state.hub.recorder.store
+        seq, _ = await store.head()
+        async for raw in store.stream(seq, seq):
+            return parse_content(raw.content).entry["reads"]
+        return None
 
     async def query(self, query: str, variables: dict[str, Any] | None = None,
                     **kwargs: Any) -> dict[str, Any]:
@@ -74,6 +114,16 @@ class DemoHub:
         assert "errors" not in result, result["errors"]
         data: dict[str, Any] = result["data"]
         return data
+
+
+def same_reads(reads: Any) -> Any:
+    """What a record says was read, whatever the way it was read: the per-request loaders
+    themselves read concurrent root fields in whichever order they finish (so ids are
+    compared as sets and the digest, which follows read order, is left out) and batch their
+    counts as they happen to meet (so only whether counts were read is compared)."""
+    return {entity: {**{k: v for k, v in item.items() if k not in ("digest", "aggregates")},
+                     "ids": sorted(item.get("ids", ())), "aggregates": item["aggregates"] > 0}
+            for entity, item in (reads or {}).items()}
 
 
 async def make_demo_sources(urls: dict[str, str], scale: int = 1) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -46,8 +46,10 @@ from connectors.base import (
 )
 from connectors.mapping import EntityMapping, FieldMapping, to_canonical
 from connectors.rows import Row
+from connectors.tree import NodeRows, ScopedNode, TreeUnsupported
 
 from .compile import BoundTable
+from .compiler import StatementCache, TreeStatement, compile_tree, read_answer, tree_key
 from .write import (
     Unstorable,
     by_id,
@@ -87,6 +89,8 @@ class SqlConnector(Connector):
         self._engine: AsyncEngine | None = None
         self._tables: dict[str, BoundTable] = {}
         self._reflect_lock = asyncio.Lock()
+        self._statements = StatementCache()
+        self._refused: set[Hashable] = set()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -165,6 +169,35 @@ class SqlConnector(Connector):
                 group[dim.key] = fm.to_canonical(value) if dim.transform == "value" else value
             groups.append(group)
         return groups
+
+    async def fetch_tree(self, roots: tuple[ScopedNode, ...]) -> list[NodeRows]:
+        """The whole tree in one statement returning JSON (`connectors.sql.compiler`)."""
+        key = tree_key(roots)
+        if key in self._refused:
+            raise TreeUnsupported("the source refused this statement before")
+        compiled = self._statements.get(key)
+        if compiled is None:
+            for entity in _entities(roots):
+                await self._table(entity)
+            compiled = self._statements.put(key, compile_tree(
+                TreeStatement(self._tables.__getitem__, self.engine.dialect), roots))
+
+        async def run(conn: AsyncConnection) -> str:
+            result = await conn.exec_driver_sql(compiled.sql, compiled.parameters)
+            return str(result.scalar_one())
+
+        try:
+            return read_answer(await self._run(run), compiled.plans)
+        except SourceError as exc:
+            if isinstance(exc, SourceUnavailable | SourceTimeout) and \
+                    not _refused_statement(exc):
+                raise
+            # The source cannot run what was compiled (SQLite's parser nests only so deep):
+            # the loaders answer this tree from now on.
+            if len(self._refused) > 1024:
+                self._refused.clear()
+            self._refused.add(key)
+            raise TreeUnsupported("the source refused the statement") from exc
 
     # -- writing -----------------------------------------------------------------------------
     async def insert(self, command: ScopedInsert) -> Row:
@@ -333,6 +366,19 @@ class SqlConnector(Connector):
                              schema=specs[entity][0])
             self._tables[entity] = BoundTable(mapping, table, dialect)
 
+
+def _refused_statement(exc: SourceError) -> bool:
+    """A statement the database would not run (not a connection that failed)."""
+    cause = exc.__cause__
+    return isinstance(cause, OperationalError) and "parser stack overflow" in str(cause)
+
+
+def _entities(nodes: tuple[ScopedNode, ...]) -> set[str]:
+    found = set()
+    for node in nodes:
+        found.add(node.entity)
+        found |= _entities(node.children)
+    return found
 
 def _rows(table: BoundTable, query: EntityQuery, names: list[str], raw: Sequence[Any]
           ) -> list[Row]:

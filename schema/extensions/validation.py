@@ -59,6 +59,13 @@ def _validate(
     return errors
 
 
+def validate_document(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """The role's validation of `document` (its rules, no hints), as the extension runs it."""
+    return _validate(schema, document, rules)
+
+
 class RoleValidation(SchemaExtension):
     def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
         super().__init__()

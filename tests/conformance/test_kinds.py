@@ -59,7 +59,7 @@ async def run(hub: DemoHub, case: Case) -> list[dict[str, Any]]:
     responses = []
     variables = dict(case.variables)
     for _ in range(case.pages):
-        response = await hub.post(case.query, variables or None, role=case.role)
+        response = await hub.post_on_both_paths(case.query, variables or None, role=case.role)
         body = response.json()
         responses.append({"status": response.status_code, "body": body})
         page = (body.get("data") or {}).get(case.walk) if case.walk else None

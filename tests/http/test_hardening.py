@@ -199,6 +199,7 @@ async def test_unexpected_errors_are_masked(demo_hub: DemoHub,
 
     for connector in demo_hub.app.state.hub.connectors.values():
         monkeypatch.setattr(connector, "fetch", broken)
+        monkeypatch.setattr(connector, "fetch_tree", broken)  # the compiled path's too
         monkeypatch.setattr(connector, "aggregate", broken)
     for role, query in (("public", "{ disclosures { nodes { title } } }"),
                         (INSPECTOR, "{ payments { nodes { paymentNo } } }"),

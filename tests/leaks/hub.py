@@ -100,7 +100,8 @@ class LeakHub:
 
     async def post(self, query: str, variables: dict[str, Any] | None = None, *, role: str,
                    region: str | None = None, **kwargs: Any) -> httpx.Response:
-        response = await self.hub.post(query, variables, role=role, region=region, **kwargs)
+        response = await self.hub.post_on_both_paths(query, variables, role=role, region=region,
+                                                     **kwargs)
         self.check(role, response, region)
         return response
 

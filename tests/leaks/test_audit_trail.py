@@ -49,21 +49,23 @@ def _token(key: str, field: str) -> str:
 
 
 async def activity(hub: LeakHub) -> None:
-    """Reads by principals inside and outside the 滨江 inspector's jurisdiction."""
+    """Reads by principals inside and outside the 滨江 inspector's jurisdiction, each sent
+    once (through one path), so that the trail holds one record per read."""
     lookup = "query($id: ID!) { payment(id: $id) { ...P } } " + READ
     by_no = "query($f: PaymentFilter) { payments(filter: $f) { nodes { ...P } } } " + READ
     other = {"role": INSPECTOR, "region": OTHER_DISTRICT}
-    await hub.data(lookup, {"id": global_id("Payment", PLANT["P_OOS"].raw_id)}, **other)
-    await hub.data(by_no, {"f": {"paymentNo": _token("P_OOS", "paymentNo")}}, **other)
+    await hub.hub.data(lookup, {"id": global_id("Payment", PLANT["P_OOS"].raw_id)}, **other)
+    await hub.hub.data(by_no, {"f": {"paymentNo": _token("P_OOS", "paymentNo")}}, **other)
     fo = {"role": "finance_officer"}
-    await hub.data(lookup, {"id": global_id("Payment", PLANT["P_FO"].raw_id)}, **fo)
-    await hub.data(by_no, {"f": {"payeeName": _token("P_FO", "payeeName")}}, **fo)
-    await hub.data(by_no, {"f": {"payeeName": _token("P_OOS", "payeeName")}}, **fo)
-    await hub.data("{ residents(first: 5) { nodes { id name idNumber } } }", role="civil_affairs")
-    await hub.data("""query($f: SubsidyFilter) { subsidies(filter: $f) {
+    await hub.hub.data(lookup, {"id": global_id("Payment", PLANT["P_FO"].raw_id)}, **fo)
+    await hub.hub.data(by_no, {"f": {"payeeName": _token("P_FO", "payeeName")}}, **fo)
+    await hub.hub.data(by_no, {"f": {"payeeName": _token("P_OOS", "payeeName")}}, **fo)
+    await hub.hub.data("{ residents(first: 5) { nodes { id name idNumber } } }",
+                       role="civil_affairs")
+    await hub.hub.data("""query($f: SubsidyFilter) { subsidies(filter: $f) {
       nodes { id batchNo subsidyType } } }""", {"f": {"batchNo": _token("S_OOS_PUB", "batchNo")}},
-                   role="public")
-    await hub.data(lookup, {"id": global_id("Payment", PLANT["P_FO"].raw_id)}, role=INSPECTOR)
+                       role="public")
+    await hub.hub.data(lookup, {"id": global_id("Payment", PLANT["P_FO"].raw_id)}, role=INSPECTOR)
 
 
 async def all_records(hub: LeakHub, role: str, region: str | None = None) -> list[dict[str, Any]]:

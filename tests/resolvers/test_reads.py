@@ -30,6 +30,16 @@ query($first: Int) {
 
 
 @contextlib.contextmanager
+def loaders_only(hub: DemoHub) -> Iterator[None]:
+    """The per-request loaders answer every read (the SQL compiler off)."""
+    hub.app.state.hub.sql_compiler = False
+    try:
+        yield
+    finally:
+        hub.app.state.hub.sql_compiler = True
+
+
+@contextlib.contextmanager
 def counting_statements(hub: DemoHub) -> Iterator[list[str]]:
     """Every statement sent to the sources; each must run in autocommit (a read is one
     round trip: no BEGIN and ROLLBACK around it)."""
@@ -52,9 +62,9 @@ def counting_statements(hub: DemoHub) -> Iterator[list[str]]:
 
 async def test_statements_grow_with_depth_not_rows(demo_hub: DemoHub) -> None:
     await demo_hub.data(DEEP, {"first": 2}, role=INSPECTOR)  # warm: reflection happens once
-    with counting_statements(demo_hub) as few:
+    with loaders_only(demo_hub), counting_statements(demo_hub) as few:
         small = await demo_hub.data(DEEP, {"first": 5}, role=INSPECTOR)
-    with counting_statements(demo_hub) as many:
+    with loaders_only(demo_hub), counting_statements(demo_hub) as many:
         large = await demo_hub.data(DEEP, {"first": 100}, role=INSPECTOR)
     assert len(small["payments"]["nodes"]) == 5
     assert len(large["payments"]["nodes"]) == 100
@@ -214,7 +224,7 @@ async def test_spending_keys_not_grouped_on_are_null(demo_hub: DemoHub) -> None:
 
 async def test_page_sizes_are_written_into_statements(demo_hub: DemoHub) -> None:
     """A bound LIMIT lets PostgreSQL settle on a generic plan planned for no page size."""
-    with counting_statements(demo_hub) as sent:
+    with loaders_only(demo_hub), counting_statements(demo_hub) as sent:
         await demo_hub.data("{ spendingSummary(groupBy: [ECONOMIC_CODE]) { count } "
                             "payments(first: 7) { nodes { id } } }", role=INSPECTOR)
     limits = sorted(s.split("LIMIT", 1)[1].split()[0] for s in sent if "LIMIT" in s)
