@@ -28,6 +28,7 @@ from auth.identity.principal import Principal
 from resolvers.context import RequestContext
 from schema.build import compiled_queries, introspectable
 
+from .export_route import export
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
 from .responses import JSONResponse
@@ -199,6 +200,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             Route("/graphql/schema.graphql", SchemaEndpoint(hub), methods=None),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/export/{root}.{format}", export),
         ],
         lifespan=lifespan,
     )

@@ -1,7 +1,8 @@
 """Filter and order inputs: which input fields each canonical field gives, and their reading.
 
-The schema builder declares one input field per `FilterField` a role may use; resolvers read
-the caller's values back into canonical conditions here. Both sides use the same list.
+The schema builder declares one input field per `FilterField` (`auth.model.filters`, the
+vocabulary every surface shares) a role may use; resolvers read the caller's values back into
+canonical conditions here. Both sides use the same list.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from strawberry import UNSET
 
-from auth.model.catalog import ENTITIES, FieldSpec, Kind
+from auth.model.catalog import Kind
+from auth.model.filters import FilterField, filter_fields
 from auth.model.query import Condition, Op, OrderKey
 from auth.model.regions import BadRegionCode, check_region_code, jurisdiction_prefix
 from auth.model.time import local_naive
@@ -23,43 +24,11 @@ from auth.model.time import local_naive
 from .errors import bad_input
 from .ids import from_global_id
 
+__all__ = ["FilterField", "check_first", "check_text", "filter_fields", "read_filter",
+           "read_order"]
+
 _UNSAFE_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 MAX_TEXT = 200
-
-
-@dataclass(frozen=True)
-class FilterField:
-    input_name: str
-    field: FieldSpec
-    op: Op
-
-
-def _range_stem(name: str) -> str:
-    for suffix in ("At", "On"):
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def filter_fields(entity: str, allowed: Iterable[str]) -> list[FilterField]:
-    """The filter input fields for `entity`, restricted to the `allowed` canonical fields."""
-    allowed_set = set(allowed)
-    result = []
-    for spec in ENTITIES[entity].fields.values():
-        if spec.name not in allowed_set or spec.name == "id":
-            continue
-        if spec.kind is Kind.MONEY:
-            result += [FilterField(f"{spec.name}Min", spec, Op.GTE),
-                       FilterField(f"{spec.name}Max", spec, Op.LTE)]
-        elif spec.kind in (Kind.DATE, Kind.DATETIME):
-            stem = _range_stem(spec.name)
-            result += [FilterField(f"{stem}From", spec, Op.GTE),
-                       FilterField(f"{stem}To", spec, Op.LTE)]
-        elif spec.kind is Kind.REGION_CODE:
-            result.append(FilterField(spec.name, spec, Op.WITHIN))
-        else:
-            result.append(FilterField(spec.name, spec, Op.EQ))
-    return result
 
 
 def check_text(value: str, what: str) -> str:

@@ -32,6 +32,9 @@ class EntityReads:
     masked_fields: set[str] = field(default_factory=set)
     aggregates: int = 0
     _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
+    # The reader vouches that no id comes twice (a keyset scan): no set of every id seen is
+    # kept, so a read of millions of rows (an export) notes them in constant memory.
+    distinct: bool = False
 
     @property
     def truncated(self) -> bool:
@@ -76,14 +79,16 @@ def row_digest(row: Mapping[str, Any] | None) -> str | None:
 
 
 class AccessLog:
-    def __init__(self) -> None:
+    def __init__(self, *, distinct: bool = False) -> None:
+        """`distinct`: the reads noted are keyset scans, whose ids never repeat."""
         self.entities: dict[str, EntityReads] = {}
         self.writes: list[Write] = []
+        self.distinct = distinct
 
     def _entry(self, entity: str) -> EntityReads:
         entry = self.entities.get(entity)
         if entry is None:
-            entry = self.entities[entity] = EntityReads(entity)
+            entry = self.entities[entity] = EntityReads(entity, distinct=self.distinct)
         return entry
 
     def note_rows(
@@ -94,9 +99,10 @@ class AccessLog:
         entry.masked_fields |= masked_set
         entry.clear_fields |= set(fields) - masked_set
         for row_id in ids:
-            if row_id in entry.seen:
-                continue
-            entry.seen.add(row_id)
+            if not entry.distinct:
+                if row_id in entry.seen:
+                    continue
+                entry.seen.add(row_id)
             entry.count += 1
             entry._digest.update(row_id.encode() + b"\n")
             if len(entry.ids) < MAX_IDS_PER_ENTITY:
