@@ -135,11 +135,17 @@ class Connector(abc.ABC):
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Open pools and clients; called once by the app's lifespan."""
 
+    def follows(self, entity: str) -> bool:
+        """Whether the source offers a watermark for `entity` (answers `since` queries)."""
+        return False
+
     @abc.abstractmethod
     async def fetch(self, query: ScopedQuery) -> list[Row]:
         """Rows matching scope + filters, in order, after the keyset cursor, up to the limit.
 
-        With `query.query.partition`, the limit applies per partition key instead.
+        With `query.query.partition`, the limit applies per partition key instead; with
+        `query.query.since`, rows come in watermark order after its position, each carrying
+        its watermark (`connectors.rows.WATERMARK`).
         """
 
     @abc.abstractmethod

@@ -6,6 +6,8 @@ asked for, a row may carry two keys of the hub's own, which no GraphQL field eve
 - `PARTITION`: in the answer to a partitioned fetch (`Partition`: at most n rows per parent,
   or per region subtree), the partition key the row belongs to. Connectors set it; resolvers
   take it off (`take_partition`) to group rows under their parents.
+- `WATERMARK`: in the answer to a query `since` a position (`auth.model.query.Since`), the
+  source's watermark of the row (when it last changed); with the id, the position after it.
 - `KEYS`: the clear values of join keys that the role sees masked, so that the hub can still
   follow relations on them (`keep_clear_keys` before masking, `clear_value` when joining).
 
@@ -22,6 +24,7 @@ Row = dict[str, Any]
 
 PARTITION: Final = "_partition"
 KEYS: Final = "_keys"
+WATERMARK: Final = "_watermark"
 ID_SORT_WIDTH: Final = 40
 
 

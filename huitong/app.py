@@ -59,6 +59,7 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
             response=response,
             audit=self.hub.recorder.store if self.hub.recorder is not None else None,
             policy=self.hub.policy,
+            changes=self.hub.changes,
         )
 
     async def execute_single(
@@ -130,7 +131,7 @@ class GraphQLEndpoint:
         self.views = {
             role: RoleGraphQL(hub, role, graphql_ide=graphiql, allow_queries_via_get=True,
                               max_body_bytes=hub.settings.max_body_bytes)
-            for role in hub.policy.roles
+            for role in hub.schemas
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -69,7 +69,7 @@ async def caller(hub: Hub, request: Request) -> Caller:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
         raise Refusal(exc.code, exc.message, headers, exc.status) from None
     role = hub.policy.role(principal.role)
-    if role is None:
+    if role is None or role.system:
         raise Refusal("FORBIDDEN", f"The role {principal.role!r} is not in this hub's policy.")
     if hub.recorder is None:
         raise Refusal("AUDIT_UNAVAILABLE", "The audit trail is not open.")

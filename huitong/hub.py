@@ -25,6 +25,9 @@ from auth.identity.authenticate import Authenticator
 from auth.identity.tokens import TokenVerifier
 from connectors.base import Connector, Services
 from connectors.gateway import Sources
+from publishing.change_follower import ChangeFollower
+from publishing.change_journal import ChangeJournal
+from publishing.changes import ChangeFeed
 from resolvers.cursors import CursorCodec
 from schema.build import build_schemas
 
@@ -70,6 +73,7 @@ class Hub:
     # off, every read takes the per-request loaders. Tests switch it to compare the two.
     sql_compiler: bool = True
     compiled_answers: int = 0  # requests the compiled path answered (the rest: the loaders)
+    changes: ChangeFeed | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Hub:
@@ -102,6 +106,11 @@ class Hub:
                            timeout=self.audit_config.timeout_seconds)
         await audit.ensure_schema()
         self.recorder = AuditRecorder(audit, self.audit_config)
+        journal = ChangeJournal(self.store)
+        await journal.ensure_schema()
+        self.changes = ChangeFeed(journal, ChangeFollower(
+            journal, self.policy, self.sources, audit,
+            max_listed_ids=self.audit_config.max_listed_ids))
         services = Services(store=self.store)
         for connector in self.connectors.values():
             await connector.attach(services)
@@ -110,6 +119,7 @@ class Hub:
     async def close(self) -> None:
         for connector in self.connectors.values():
             await connector.close()
+        self.changes = None
         if self.store is not None:
             await self.store.dispose()
             self.store = None

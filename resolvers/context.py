@@ -32,6 +32,8 @@ class RequestContext:
     # For the audit-trail queries: the trail, and every role's grants (readers' scopes).
     audit: AuditSearch | None = None
     policy: Policy | None = None
+    # The change feed (`publishing.changes.ChangeFeed`), when the hub store is open.
+    changes: Any = None
     scoper: Scoper = field(init=False)
     # The request's one road to the data, speaking GraphQL errors.
     gateway: GraphQLGateway = field(init=False)

@@ -60,9 +60,24 @@ class CursorCodec:
         ).encode()
         return base64.urlsafe_b64encode(self._sign(body, bind) + body).decode().rstrip("=")
 
-    def decode(
-        self, cursor: str, entity: str, order: Sequence[OrderKey], bind: str = ""
-    ) -> tuple[Any, ...]:
+    def encode_position(self, stream: str, position: int, bind: str = "") -> str:
+        """A position in a numbered stream (the change feed's journal), signed like a list
+        cursor and bound the same way."""
+        body = json.dumps([stream, position], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(self._sign(body, bind) + body).decode().rstrip("=")
+
+    def decode_position(self, cursor: str, stream: str, bind: str = "") -> int:
+        body = self._verified(cursor, bind)
+        try:
+            c_stream, position = json.loads(body)
+        except (ValueError, TypeError) as exc:
+            raise InvalidCursor("bad body") from exc
+        if c_stream != stream or not isinstance(position, int) or isinstance(position, bool) \
+                or position < 0:
+            raise InvalidCursor("cursor belongs to another stream")
+        return position
+
+    def _verified(self, cursor: str, bind: str) -> bytes:
         if len(cursor) > 2048:
             raise InvalidCursor("cursor too long")
         try:
@@ -72,6 +87,12 @@ class CursorCodec:
         signature, body = raw[:16], raw[16:]
         if not hmac.compare_digest(signature, self._sign(body, bind)):
             raise InvalidCursor("bad signature")
+        return body
+
+    def decode(
+        self, cursor: str, entity: str, order: Sequence[OrderKey], bind: str = ""
+    ) -> tuple[Any, ...]:
+        body = self._verified(cursor, bind)
         try:
             c_entity, c_order, values = json.loads(body)
         except (ValueError, TypeError) as exc:

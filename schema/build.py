@@ -26,7 +26,7 @@ from resolvers.compiled import CompiledQueries
 from resolvers.lists import list_page, lookup, lookup_global, node
 from resolvers.spending import allowed_dimensions, spending_summary
 
-from .contributions import Contribution, audit_trail
+from .contributions import Contribution, audit_trail, changes
 from .entities import connection_types, entity_type, exposed_entities
 from .enums import CATALOG_ENUMS
 from .execution import RowExecutionContext
@@ -39,7 +39,7 @@ from .scalars import SCALAR_MAP, Money, RegionCode
 log = logging.getLogger("huitong.graphql")
 
 # Modules adding root fields (see `schema.contributions`), in the order their fields appear.
-CONTRIBUTIONS: tuple[Contribution, ...] = (audit_trail,)
+CONTRIBUTIONS: tuple[Contribution, ...] = (audit_trail, changes)
 _ROOTS = (("query_fields", OperationKind.QUERY), ("mutation_fields", OperationKind.MUTATION),
           ("subscription_fields", OperationKind.SUBSCRIPTION))
 
@@ -247,5 +247,6 @@ def compiled_queries(schema: strawberry.Schema, role: RolePolicy) -> CompiledQue
 
 
 def build_schemas(policy: Policy, *, production: bool = False) -> dict[str, strawberry.Schema]:
+    """One schema per role that callers can act in (system roles have none)."""
     return {name: build_role_schema(role, production=production)
-            for name, role in policy.roles.items()}
+            for name, role in policy.roles.items() if not role.system}

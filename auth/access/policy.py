@@ -71,6 +71,9 @@ class RolePolicy:
     introspection: bool = True
     # The operations (`auth.model.operations`) the role may call, by name; none by default.
     operations: Mapping[str, Operation] = field(default_factory=dict)
+    # A role only the hub's own background work acts in (`system_principal`): it has no
+    # schema, and requests whose credential names it are refused.
+    system: bool = False
 
     def grant(self, entity: str) -> EntityGrant | None:
         return self.entities.get(entity)
@@ -126,7 +129,11 @@ def _role(name: str, spec: Any, at: str, operations: Mapping[str, Operation]) ->
         raise PolicyError(f"{at}.oversight: renamed to operations; write operations = "
                           f"{_toml_list(spec['oversight'])}")
     _only(spec, at, {"description", "entities", "limits", "min_group_size", "introspection",
-                     "operations"})
+                     "operations", "system"})
+    system = spec.get("system", False)
+    if not isinstance(system, bool) or (system and name == PUBLIC_ROLE):
+        raise PolicyError(f"{at}.system: expected true or false (and the {PUBLIC_ROLE} role "
+                          "is never a system role)")
     limits_raw = spec.get("limits", {})
     _only(limits_raw, f"{at}.limits", set(Limits.__dataclass_fields__))
     for key, value in limits_raw.items():
@@ -157,6 +164,7 @@ def _role(name: str, spec: Any, at: str, operations: Mapping[str, Operation]) ->
         introspection=bool(spec.get("introspection", True)),
         operations=_operations(name, spec.get("operations", []), f"{at}.operations",
                                operations),
+        system=system,
     )
 
 

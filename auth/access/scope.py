@@ -79,6 +79,11 @@ class Scoper:
             conditions.insert(0, Condition("regionCode", Op.WITHIN, jurisdiction_prefix(code)))
         return tuple(conditions)
 
+    def row_conditions(self, entity: str) -> tuple[Condition, ...]:
+        """The row predicate alone, for what the hub keeps of rows rather than fetches (the
+        change journal tests each change's recorded region and status against it)."""
+        return self.row_scope(self._grant(entity, read=True))
+
     def scope(self, query: EntityQuery, via: Relation | None = None) -> ScopedQuery:
         grant = self._grant(query.entity, read=True)
         internal = self._internal_fields(grant, via)

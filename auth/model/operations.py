@@ -41,6 +41,13 @@ AUDIT_TRAIL: Final = (
 )
 
 
+# Publishing and pulls: the change feed for incremental pulls (public too: published items).
+PULLS: Final = (
+    Operation("changes", OperationKind.QUERY,
+              "What was inserted, updated or withdrawn since a cursor, in the caller's scope."),
+)
+
+
 def registry(*groups: Iterable[Operation]) -> Mapping[str, Operation]:
     """Operations by name; a name may be declared once only."""
     found: dict[str, Operation] = {}
@@ -52,4 +59,4 @@ def registry(*groups: Iterable[Operation]) -> Mapping[str, Operation]:
     return MappingProxyType(found)
 
 
-OPERATIONS: Final = registry(AUDIT_TRAIL)
+OPERATIONS: Final = registry(AUDIT_TRAIL, PULLS)

@@ -60,6 +60,17 @@ class Partition:
 
 
 @dataclass(frozen=True, slots=True)
+class Since:
+    """Rows in the order their source last changed them: by the source's watermark (an
+    `updated_at` column, an API's modified time, a file's import sequence), then id; after
+    `position` = (watermark, id) of the last row seen, or from the start. The rows carry their
+    watermark (`connectors.rows.WATERMARK`). Only sources whose mapping names a watermark
+    answer such a query (`Connector.follows`)."""
+
+    position: tuple[Any, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EntityQuery:
     entity: str
     fields: tuple[str, ...]
@@ -69,6 +80,8 @@ class EntityQuery:
     limit: int | None = None
     after: tuple[Any, ...] | None = None
     partition: Partition | None = None
+    # Changes since a position: `order` and `after` are then unused (see `Since`).
+    since: Since | None = None
 
 
 class Transform(StrEnum):

@@ -97,6 +97,9 @@ class FileConnector(Connector):
         """Load every file at the source's `path`; unchanged ones report already_imported."""
         return [await self.import_file(p, progress) for p in self.source.files()]
 
+    def follows(self, entity: str) -> bool:
+        return self.reader.follows(entity)
+
     # -- reading -----------------------------------------------------------------------------
     async def fetch(self, query: ScopedQuery) -> list[Row]:
         await self._ensure()

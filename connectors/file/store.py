@@ -118,7 +118,10 @@ def stored_mapping(source: str, entity: str) -> EntityMapping:
                              "fen" if f.kind is Kind.MONEY else "yuan")
         for f in ENTITIES[entity].fields.values()
     }
-    return EntityMapping(entity, {"table": table_name(source, entity)}, fields)
+    # A row's watermark is its import run: a later import (a new drop, or a file replaced)
+    # is a later change, so the hub follows file sources by their import sequence.
+    return EntityMapping(entity, {"table": table_name(source, entity), "watermark": RUN_ID},
+                         fields)
 
 
 def stored_row(entity: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,12 @@ A source names its API and how to talk to it; each mapped entity names its endpo
     pushdown = { regionCode_within = "region_prefix", status_eq = "status",
                  paidAt_gte = { param = "paid_from", format = "%Y-%m-%d %H:%M:%S" } }
     sort = { param = "sort", fields = { paidAt = "paid_at", id = "id" }, desc_prefix = "-" }
+    watermark = { field = "updated_at", param = "updated_since", format = "%Y-%m-%d %H:%M:%S" }
     [sources.finance_api.entities.Payment.fields]
     id = "zfmx_id" …
+
+`watermark` lets the hub follow the entity's changes: `field` is the item's modification time
+(dotted key; ISO 8601 or `format`), `param` the API's "modified at or after" parameter.
 
 A pushdown key is `<canonical field>_<op>` (ops of `auth.query.Op`); only what is declared is
 sent to the API, and the hub re-checks every condition on every row it receives anyway.
@@ -75,6 +79,15 @@ class Sort:
 
 
 @dataclass(frozen=True)
+class Watermark:
+    """Where an item says when it last changed, and how to ask for items changed since."""
+
+    field: str
+    param: str
+    format: str | None = None
+
+
+@dataclass(frozen=True)
 class Endpoint:
     entity: str
     path: str
@@ -85,6 +98,7 @@ class Endpoint:
     pushdown: tuple[Pushdown, ...] = ()
     sort: Sort | None = None
     params: Mapping[str, str] = field(default_factory=dict)
+    watermark: Watermark | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +210,21 @@ def parse_endpoint(mapping: EntityMapping, options: RestOptions, where: str) -> 
         pushdown=_pushdowns(raw.get("pushdown", {}), mapping, f"{at}.pushdown"),
         sort=_sort(raw["sort"], mapping, f"{at}.sort") if "sort" in raw else None,
         params=dict(_table(raw, "params", at, str)),
+        watermark=_watermark(raw["watermark"], f"{at}.watermark") if "watermark" in raw
+        else None,
     )
+
+
+def _watermark(raw: Any, where: str) -> Watermark:
+    if not isinstance(raw, Mapping) or not all(isinstance(raw.get(k), str) and raw[k]
+                                               for k in ("field", "param")):
+        raise MappingError(f"{where}: expected {{ field = \"<item's modification time>\", "
+                           "param = \"<modified-since parameter>\", format = \"%Y-%m-%d "
+                           "%H:%M:%S\" }")
+    fmt = raw.get("format")
+    if fmt is not None and not isinstance(fmt, str):
+        raise MappingError(f"{where}.format: expected a strftime format")
+    return Watermark(raw["field"], raw["param"], fmt)
 
 
 def _pushdowns(raw: Any, mapping: EntityMapping, where: str) -> tuple[Pushdown, ...]:

@@ -17,6 +17,7 @@ answers it stored must lie inside the scope too.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import zoneinfo
 from collections.abc import AsyncGenerator, Awaitable, Mapping
@@ -35,6 +36,7 @@ from auth.model.query import (
     ScopedQuery,
     ScopedUpdate,
 )
+from auth.model.time import local_naive, parse_local
 from connectors import in_memory
 from connectors.base import (
     Connector,
@@ -47,7 +49,7 @@ from connectors.base import (
     WriteRejected,
 )
 from connectors.mapping import EntityMapping
-from connectors.rows import Row
+from connectors.rows import WATERMARK, Row, id_sort_text
 
 from .breaker import CircuitBreaker
 from .config import Endpoint, RestOptions, parse_endpoint
@@ -77,6 +79,10 @@ class RestConnector(Connector):
         self.tz = zoneinfo.ZoneInfo(options.timezone)
         # Rows received in the last scan: what pushdown saved, for tests and diagnostics.
         self.last_scanned = 0
+
+    def follows(self, entity: str) -> bool:
+        endpoint = self.endpoints.get(entity)
+        return endpoint is not None and endpoint.watermark is not None
 
     async def open(self) -> None:
         await self.http.open()
@@ -218,6 +224,8 @@ class RestConnector(Connector):
         wanted = self._plan(endpoint, (*conditions, *_partition_condition(scoped)))
         if wanted.empty or query.limit == 0:
             return []
+        if query.since is not None:
+            return await self._fetch_changed(endpoint, scoped, wanted)
         sort = sort_params(endpoint, query.order) if query.partition is None else None
         if sort is not None and query.limit is not None and wanted.split is None:
             rows = await self._fetch_sorted(endpoint, scoped, {**wanted.params, **sort})
@@ -249,6 +257,44 @@ class RestConnector(Connector):
                     if query.limit is not None and len(rows) >= query.limit:
                         break
         return rows
+
+    async def _fetch_changed(self, endpoint: Endpoint, scoped: ScopedQuery,
+                             wanted: Plan) -> list[Row]:
+        """Rows changed at or after the position's time, as the API's modified-since
+        parameter selects them; order, the exact position and the limit are applied here."""
+        query, mark = scoped.query, endpoint.watermark
+        if mark is None:
+            raise SourceMisconfigured(self.name, f"{endpoint.entity} has no watermark")
+        assert query.since is not None
+        position = query.since.position
+        params = dict(wanted.params)
+        if position is not None:
+            at = position[0]
+            params[mark.param] = at.strftime(mark.format) if mark.format else at.isoformat()
+        matches = in_memory.compile_conditions(scoped.entity, scoped.conditions)
+        source = self._scan(endpoint, params, _Budget()) if wanted.split is None \
+            else self._rows(endpoint, wanted)
+        start = (position[0], id_sort_text(position[1])) if position is not None else None
+        rows = [r async for r in source if matches(r)]
+        rows = [r for r in rows if start is None or (r[WATERMARK], id_sort_text(r["id"])) > start]
+        rows.sort(key=lambda r: (r[WATERMARK], id_sort_text(r["id"])))
+        if query.limit is not None:
+            rows = rows[:query.limit]
+        return [{**in_memory.project(query, r), WATERMARK: r[WATERMARK]} for r in rows]
+
+    def _watermark_of(self, endpoint: Endpoint, item: Any) -> dt.datetime:
+        mark = endpoint.watermark
+        assert mark is not None
+        raw = dig(item, mark.field) if isinstance(item, Mapping) else None
+        try:
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            when = dt.datetime.strptime(raw, mark.format) if mark.format \
+                else parse_local(raw, self.tz)
+        except ValueError as exc:
+            raise SourceMisconfigured(self.name, f"GET {endpoint.path}: {mark.field} is not a "
+                                      "modification time") from exc
+        return local_naive(when, self.tz)
 
     async def _count(self, scoped: ScopedQuery) -> int:
         endpoint, conditions = self._endpoint(scoped.entity), scoped.conditions
@@ -306,7 +352,10 @@ class RestConnector(Connector):
                 self.last_scanned = budget.scanned
                 if budget.scanned > self.options.max_scan_rows:
                     raise self._too_broad(endpoint)
-                yield to_row(self.name, endpoint, item, self.tz)
+                row = to_row(self.name, endpoint, item, self.tz)
+                if endpoint.watermark is not None:
+                    row[WATERMARK] = self._watermark_of(endpoint, item)
+                yield row
             if pagination.style == "none" or not items:
                 return
             if pagination.style == "cursor":

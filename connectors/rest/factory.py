@@ -13,7 +13,8 @@ from .connector import RestConnector
 
 # Per entity: its endpoint, where the rows and the count are in the answer, what it filters
 # and sorts on itself, fixed parameters and its own pagination.
-MAPPING_KEYS: Final = ("path", "items", "total", "pushdown", "sort", "params", "pagination")
+MAPPING_KEYS: Final = ("path", "items", "total", "pushdown", "sort", "params", "pagination",
+                        "watermark")
 
 
 def build_rest_connector(source: SourceLike, mappings: Mapping[str, EntityMapping]

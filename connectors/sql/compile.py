@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from auth.model.catalog import ENTITIES, ENUMS, Kind
 from auth.model.query import Condition, Dimension, EntityQuery, Op, OrderKey, Transform
 from connectors.mapping import EntityMapping, FieldMapping
-from connectors.rows import ID_SORT_WIDTH, PARTITION, id_sort_text
+from connectors.rows import ID_SORT_WIDTH, PARTITION, WATERMARK, id_sort_text
 
 _NEVER = object()
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]*)")
@@ -201,7 +201,31 @@ class BoundTable:
         return col
 
     # -- statements ------------------------------------------------------------------------
+    def watermark(self) -> ColumnElement[Any]:
+        name = self.mapping.container.get("watermark")
+        if not isinstance(name, str):
+            raise ValueError(f"{self.mapping.entity} has no watermark in its mapping")
+        return self.table.c[name]
+
+    def select_changed(self, query: EntityQuery, conditions: Sequence[Condition]
+                       ) -> sa.Select[Any]:
+        """Rows in watermark order (then id) after the query's position; rows whose
+        watermark is NULL are never followed."""
+        assert query.since is not None
+        wanted = dict.fromkeys(("id", *query.fields))
+        mark, ident = self.watermark(), self.sort_expr("id")
+        criteria = sa.and_(self.where(conditions), mark.is_not(None))
+        if query.since.position is not None:
+            at, after = query.since.position
+            key = self.sort_value("id", after)
+            criteria = sa.and_(criteria, sa.or_(mark > at, sa.and_(mark == at, ident > key)))
+        stmt = (sa.select(*(self.column(f).label(f) for f in wanted), mark.label(WATERMARK))
+                .where(criteria).order_by(mark.asc(), ident.asc()))
+        return stmt.limit(query.limit) if query.limit is not None else stmt
+
     def select_rows(self, query: EntityQuery, conditions: Sequence[Condition]) -> sa.Select[Any]:
+        if query.since is not None:
+            return self.select_changed(query, conditions)
         wanted = dict.fromkeys(("id", *query.fields, *(k.field for k in query.order)))
         columns: list[ColumnElement[Any]] = [self.column(f).label(f) for f in wanted]
         criteria = self.where(conditions)

@@ -45,7 +45,7 @@ from connectors.base import (
     WriteRejected,
 )
 from connectors.mapping import EntityMapping, FieldMapping, to_canonical
-from connectors.rows import Row
+from connectors.rows import WATERMARK, Row
 from connectors.tree import NodeRows, ScopedNode, TreeUnsupported
 
 from .compile import BoundTable
@@ -113,6 +113,10 @@ class SqlConnector(Connector):
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+    def follows(self, entity: str) -> bool:
+        mapping = self.mappings.get(entity)
+        return mapping is not None and "watermark" in mapping.container
 
     # -- reading -----------------------------------------------------------------------------
     async def fetch(self, query: ScopedQuery) -> list[Row]:
@@ -361,7 +365,12 @@ class SqlConnector(Connector):
                     f"{entity} maps to columns missing from table "
                     f"{specs[entity][1]!r}: {', '.join(missing)}"
                 )
-            used = dict.fromkeys(fm.source for fm in mapping.fields.values())
+            watermark = mapping.container.get("watermark")
+            if watermark is not None and watermark not in types:
+                raise SourceMisconfigured(self.name, f"{entity}'s watermark column "
+                                          f"{watermark!r} is missing from {specs[entity][1]!r}")
+            used = dict.fromkeys([*(fm.source for fm in mapping.fields.values()),
+                                  *([watermark] if watermark else [])])
             table = sa.table(specs[entity][1], *(sa.column(c, types[c]) for c in used),
                              schema=specs[entity][0])
             self._tables[entity] = BoundTable(mapping, table, dialect)
@@ -385,7 +394,7 @@ def _rows(table: BoundTable, query: EntityQuery, names: list[str], raw: Sequence
     fields = table.mapping.fields
     part = query.partition
     converters = [
-        fields[k].converter if k in fields else
+        fields[k].converter if k in fields else _as_is if k == WATERMARK else
         _key_converter(table.field(part.field), part.prefix_length) if part else str
         for k in names
     ]
@@ -405,6 +414,10 @@ async def _read(conn: AsyncConnection, table: BoundTable, query: EntityQuery,
     result = await conn.execute(stmt)
     rows = _rows(table, query, list(result.keys()), result.all())
     return rows[0] if rows else None
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _key_converter(fm: FieldMapping, prefix_length: int | None) -> Callable[[Any], Any]:

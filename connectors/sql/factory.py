@@ -10,8 +10,10 @@ from connectors.mapping import EntityMapping
 
 from .connector import SqlConnector
 
-# Where an entity's rows live in the source: `table`, and optionally its `schema`.
-MAPPING_KEYS: Final = ("table", "schema")
+# Where an entity's rows live in the source: `table`, and optionally its `schema`; a
+# `watermark` column (when the row last changed, NOT NULL, indexed with the id) lets the hub
+# follow the entity's changes (`changes`).
+MAPPING_KEYS: Final = ("table", "schema", "watermark")
 
 
 def _timeout(source: SourceLike) -> float:
@@ -36,6 +38,14 @@ def build_sql_connector(source: SourceLike, mappings: Mapping[str, EntityMapping
     url = source.options.get("url")
     if not isinstance(url, str) or "://" not in url:
         raise MappingError(f"{source.where}.url: expected an SQLAlchemy async URL (or url_env)")
+    for entity, mapping in mappings.items():
+        at = f"{source.where}: entities.{entity}"
+        if not isinstance(mapping.container.get("table"), str):
+            raise MappingError(f"{at}.table: expected the name of the source's table")
+        watermark = mapping.container.get("watermark")
+        if watermark is not None and (not isinstance(watermark, str) or not watermark):
+            raise MappingError(f"{at}.watermark: expected the column that says when a row "
+                               "last changed (e.g. \"updated_at\")")
     recycle = source.options.get("pool_recycle_seconds", 1800)
     if not isinstance(recycle, int | float) or isinstance(recycle, bool) or recycle <= 0:
         raise MappingError(f"{source.where}.pool_recycle_seconds: expected a positive number")

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from auth.model.catalog import Kind
 from auth.model.query import Condition, Op
-from auth.model.time import CHINA
+from auth.model.time import CHINA, local_naive
 from connectors.base import MappingError
 from connectors.mapping import EntityMapping
 
@@ -91,10 +91,20 @@ def by_id(table: BoundTable, row_id: str, scope: Sequence[Condition]) -> tuple[C
     return (Condition("id", Op.EQ, row_id), *scope)
 
 
+def stamped(table: BoundTable, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """`columns` with the mapping's watermark column set to now: a write is a change, and
+    the hub's change feed follows the source by that column."""
+    watermark = table.mapping.container.get("watermark")
+    if not isinstance(watermark, str):
+        return dict(columns)
+    return {**columns, watermark: local_naive(dt.datetime.now(dt.UTC))}
+
+
 def insert_statement(table: BoundTable, columns: Mapping[str, Any], strategy: str
                      ) -> tuple[sa.Insert, str | None]:
     """The INSERT for `columns`, returning the new id's column; and the id the hub made
     (strategy "uuid"), if any."""
+    columns = stamped(table, columns)
     id_column = table.column("id")
     if strategy == "uuid":
         if not table.is_text("id"):
@@ -117,4 +127,5 @@ def insert_statement(table: BoundTable, columns: Mapping[str, Any], strategy: st
 
 def update_statement(table: BoundTable, row_id: str, scope: Sequence[Condition],
                      columns: Mapping[str, Any]) -> sa.Update:
-    return sa.update(table.table).where(table.where(by_id(table, row_id, scope))).values(columns)
+    return sa.update(table.table).where(table.where(by_id(table, row_id, scope))).values(
+        stamped(table, columns))

@@ -112,9 +112,15 @@ class CivilAffairsStage:
             start = dt.datetime.combine(period_end, dt.time(9))
             published = min(shift(rng, start, 3, 15), SNAPSHOT - dt.timedelta(days=1))
         self._id += 1
+        # When the item last changed (no draw from the generator, so the data stay as they
+        # were): drafts at the end of their period, withdrawn items a week after publication.
+        changed = published or dt.datetime.combine(period_end, dt.time(17))
+        if status == "WITHDRAWN":
+            changed += dt.timedelta(days=7)
         return MZ_SWGK, {
             "gk_id": self._id, "qhdm": unit.code, "gklb": self.domains[domain], "bt": title,
             "gkqj": period, "nr": body, "zt": self.statuses[status], "fbsj": published,
+            "gxsj": min(changed, SNAPSHOT),
         }
 
     def _tail(self, unit: RegionNode) -> str:

@@ -50,6 +50,9 @@ DISCLOSURE: Final[dict[str, Any]] = {
         "update": {"method": "PUT", "path": "/gkxx/{id}"},
         "item": "data",
     },
+    # 更新时间 of each item, and the parameter for "changed at or after": the hub follows
+    # the service's changes by them.
+    "watermark": {"field": "gxsj", "param": "gxsj_start", "format": "%Y-%m-%d %H:%M:%S"},
     "fields": {
         "id": "gkbh",
         "regionCode": "xzqh",

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from auth.model.catalog import Kind
 from connectors.mapping import EntityMapping, FieldMapping, parse_mapping
+from connectors.rows import WATERMARK
 
 from .common import mapping_raw
 from .tables import CIVIL_AFFAIRS, FINANCE, INSPECTION
@@ -49,23 +50,29 @@ SUBSIDY_COLUMNS: Final[dict[str, Any]] = {
 
 def demo_mapping(source: str, entity: str) -> EntityMapping:
     """The demo SQL mapping of one entity (what the generator wrote it with)."""
-    return parse_mapping(mapping_raw(source), source, ("table", "schema"))[entity]
+    return parse_mapping(mapping_raw(source), source, ("table", "schema", "watermark"))[entity]
 
 
 async def read_rows(url: str, source: str, entity: str) -> AsyncIterator[Row]:
-    """Every row of `entity` in a generated demo source, as canonical values, by id."""
+    """Every row of `entity` in a generated demo source, as canonical values, by id; with the
+    row's watermark (`connectors.rows.WATERMARK`) where the mapping names one."""
     mapping = demo_mapping(source, entity)
     table = _METADATA[source].tables[str(mapping.container["table"])]
     fields = list(mapping.fields.values())
-    stmt = sa.select(*(table.c[fm.source] for fm in fields)).order_by(
+    watermark = mapping.container.get("watermark")
+    columns = [table.c[fm.source] for fm in fields]
+    stmt = sa.select(*columns, *([table.c[watermark]] if watermark else [])).order_by(
         table.c[mapping.fields["id"].source])
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
             result = await conn.stream(stmt.execution_options(yield_per=2000))
             async for raw in result:
-                yield {fm.name: fm.to_canonical(value)
-                       for fm, value in zip(fields, raw, strict=True)}
+                row = {fm.name: fm.to_canonical(value)
+                       for fm, value in zip(fields, raw[:len(fields)], strict=True)}
+                if watermark:
+                    row[WATERMARK] = raw[len(fields)]
+                yield row
     finally:
         await engine.dispose()
 

@@ -40,9 +40,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from auth.model.catalog import Kind
-from auth.model.time import parse_local
+from auth.model.time import local_naive, parse_local
 from connectors.in_memory import sort_key
 from connectors.mapping import EntityMapping, FieldMapping, parse_mapping
+from connectors.rows import WATERMARK
 
 Row = dict[str, Any]
 Filter = Callable[[Row, str], bool]
@@ -92,12 +93,15 @@ def _dig(item: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
     return True, current
 
 
-def encoder(mapping: EntityMapping, when: Callable[[dt.datetime], str]
-            ) -> Callable[[Row], dict[str, Any]]:
-    """Canonical row → the API's JSON item (its names, dotted names nested, its codes)."""
+def encoder(mapping: EntityMapping, when: Callable[[dt.datetime], str],
+            watermark: Mapping[str, str] | None = None) -> Callable[[Row], dict[str, Any]]:
+    """Canonical row → the API's JSON item (its names, dotted names nested, its codes; the
+    row's modification time under the watermark's `field`)."""
 
     def encode(row: Row) -> dict[str, Any]:
         item: dict[str, Any] = {}
+        if watermark is not None and row.get(WATERMARK) is not None:
+            item[watermark["field"]] = row[WATERMARK].strftime(watermark["format"])
         for name, fm in mapping.fields.items():
             value = _json(fm.to_source(row.get(name)), when)
             if fm.kind is Kind.ID and isinstance(value, str) and value.isdigit() \
@@ -159,6 +163,9 @@ class Resource:
             # One parameter may serve both `eq` and `in`: the list form reads both.
             if param not in filters or op == "in":
                 filters[param] = _filter(mapping.fields[field_name], op, fmt)
+        mark = spec.get("watermark")
+        if mark is not None:
+            filters[mark["param"]] = _changed_since(mark["format"])
         sort = spec.get("sort", {})
         writes = None
         if mapping.write is not None:
@@ -169,7 +176,7 @@ class Resource:
                             tuple(sorted(mapping.write.fields)))
         # The given list itself: what the service is sent is kept in it.
         kept = rows if isinstance(rows, list) else list(rows)
-        return cls(spec["path"], kept, encoder(mapping, when), filters,
+        return cls(spec["path"], kept, encoder(mapping, when, mark), filters,
                    {api: name for name, api in sort.get("fields", {}).items()}, writes, saved)
 
     async def create(self, item: Mapping[str, Any]) -> Row:
@@ -179,6 +186,7 @@ class Resource:
             taken = [int(r["id"]) for r in self.rows if str(r["id"]).isdigit()]
             row: Row = {name: None for name in self.rows[0]} if self.rows else {}
             row.update(values, id=str(max(taken, default=0) + 1))
+            row[WATERMARK] = _now()  # a write is a change: the hub's feed follows it
             if self.saved is not None:
                 await self.saved(row, True)
             self.rows.append(row)
@@ -191,7 +199,7 @@ class Resource:
             found = next((r for r in self.rows if str(r["id"]) == row_id), None)
             if found is None:
                 return None
-            changed = {**found, **values}
+            changed = {**found, **values, WATERMARK: _now()}
             if self.saved is not None:
                 await self.saved(changed, False)
             found.update(changed)
@@ -210,6 +218,19 @@ class Resource:
 def _sorting(name: str) -> Callable[[Row], Any]:
     key = sort_key(Kind.ID) if name == "id" else (lambda v: v)
     return lambda row: (row[name] is None, key(row[name]) if row[name] is not None else 0)
+
+
+def _now() -> dt.datetime:
+    """The service's clock, as its modification times are kept (China wall-clock time)."""
+    return local_naive(dt.datetime.now(dt.UTC))
+
+
+def _changed_since(fmt: str) -> Filter:
+    def changed(row: Row, text: str) -> bool:
+        return row.get(WATERMARK) is not None and \
+            row[WATERMARK] >= dt.datetime.strptime(text, fmt)
+
+    return changed
 
 
 def _filter(fm: FieldMapping, op: str, fmt: str | None) -> Filter:

@@ -167,6 +167,7 @@ class Ledger:
             "skrlx": self.codes["payeeKind"][payee.kind], "skrzjhm": payee.id_number,
             "skrzh": payee.account, "je_fen": amount, "zfyt": purpose, "gnkm": function,
             "jjkm": econ, "zfsj": paid, "zfzt": self.codes["status"][status],
+            "gxsj": paid + dt.timedelta(minutes=30),
         }
 
     def _remember(self, unit: RegionNode, item: Flagged) -> None:

@@ -178,4 +178,5 @@ class ResidentStage:
             "btlx": SUBSIDY_TYPES[type_code], "ssq": period, "lqrxm": person.name,
             "lqrsfzh": person.id_number, "ffje_fen": amount, "yktkh": card, "ffsj": paid,
             "ffjg": self._result[result], "sfgs": self._published_code[published],
+            "gxsj": paid + dt.timedelta(minutes=10),
         }

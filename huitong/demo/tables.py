@@ -31,6 +31,13 @@ def _fen(name: str, comment: str) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger, nullable=False, comment=f"{comment}（分）")
 
 
+def _gxsj() -> sa.Column[object]:
+    # When the row last changed: what the hub follows the source's changes by (`watermark`).
+    # Rows written by hand without it (tests planting rows) get the time of writing.
+    return sa.Column("gxsj", sa.DateTime, nullable=False,
+                     server_default=sa.text("CURRENT_TIMESTAMP"), comment="更新时间")
+
+
 def _key(name: str, comment: str, nullable: bool = True) -> sa.Column[int]:
     return sa.Column(name, sa.Integer, nullable=nullable, index=True, comment=comment)
 
@@ -90,7 +97,9 @@ CW_ZFMX: Final = sa.Table(
     sa.Column("jjkm", sa.String(5), nullable=False, index=True, comment="经济科目"),
     sa.Column("zfsj", sa.DateTime, nullable=False, index=True, comment="支付时间"),
     sa.Column("zfzt", sa.String(1), nullable=False, comment="支付状态"),
+    _gxsj(),
     sa.Index("ix_cw_zfmx_qhdm_zfsj", "qhdm", "zfsj"),
+    sa.Index("ix_cw_zfmx_gxsj", "gxsj", "zfmx_id"),
     comment="支付明细",
 )
 
@@ -121,6 +130,8 @@ CW_BTFF: Final = sa.Table(
     sa.Column("ffsj", sa.DateTime, nullable=False, index=True, comment="发放时间"),
     sa.Column("ffjg", sa.String(1), nullable=False, comment="发放结果"),
     sa.Column("sfgs", sa.SmallInteger, nullable=False, comment="是否公示 1是 0否"),
+    _gxsj(),
+    sa.Index("ix_cw_btff_gxsj", "gxsj", "ff_id"),
     comment="惠民惠农补贴发放",
 )
 
@@ -143,6 +154,8 @@ MZ_SWGK: Final = sa.Table(
     sa.Column("nr", sa.Text, nullable=False, comment="内容"),
     sa.Column("zt", sa.String(1), nullable=False, comment="状态"),
     sa.Column("fbsj", sa.DateTime, index=True, comment="发布时间"),
+    _gxsj(),
+    sa.Index("ix_mz_swgk_gxsj", "gxsj", "gk_id"),
     comment="三务公开事项",
 )
 

@@ -9,7 +9,8 @@ same form: root field name → `strawberry.field`, declaring the types they need
 namespace `ns`. Each field is an operation of `auth.model.operations`, and a contribution
 offers only the ones the role's `operations` grant; `schema.build` refuses any other (so a
 forgotten check fails at start-up rather than exposing a field). `schema.build.CONTRIBUTIONS`
-lists the modules: today `audit_trail`; supervision, publishing and sharing join there.
+lists the modules: `audit_trail`, `changes` (incremental pulls); supervision, publishing
+and sharing join there.
 """
 
 from __future__ import annotations

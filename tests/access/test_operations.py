@@ -23,8 +23,8 @@ def _role(**spec: Any) -> dict[str, Any]:
     [
         (["auditRecords", "whoSawWhat"], "roles.clerk.operations: role clerk is granted "
                                          "'whoSawWhat', which is not an operation of this hub; "
-                                         "expected a list of operation names (accessHistory, "
-                                         "auditRecords)"),
+                                         "expected a list of operation names ("
+                                         + ", ".join(sorted(OPERATIONS)) + ")"),
         ("auditRecords", "roles.clerk.operations: expected a list of operation names"),
         ([1], "roles.clerk.operations: expected a list of operation names"),
     ],
@@ -53,15 +53,20 @@ def test_operations_are_denied_by_default_and_the_trail_never_public() -> None:
                            match=rf"roles\.public\.operations: the public role cannot be "
                                  rf"granted {name}"):
             parse_policy({"roles": {"public": _role(operations=[name])}}, "p.toml")
-    assert {name for name, role in DEMO.roles.items() if role.operations} == \
+    # The audit trail is the inspectors' alone; the change feed every caller role's.
+    assert {name for name, role in DEMO.roles.items()
+            if {"auditRecords", "accessHistory"} & set(role.operations)} == \
         {"discipline_inspector"}
     assert set(DEMO.roles["discipline_inspector"].operations) == {"auditRecords",
-                                                                   "accessHistory"}
+                                                                   "accessHistory", "changes"}
+    assert {name for name, role in DEMO.roles.items() if "changes" in role.operations} == \
+        {name for name, role in DEMO.roles.items() if not role.system}
 
 
 def test_a_registry_declares_each_operation_once() -> None:
-    assert set(OPERATIONS) == {"auditRecords", "accessHistory"}
-    assert all(op.kind is OperationKind.QUERY and not op.public for op in OPERATIONS.values())
+    assert {"auditRecords", "accessHistory", "changes"} <= set(OPERATIONS)
+    assert all(not OPERATIONS[name].public for name in ("auditRecords", "accessHistory"))
+    assert OPERATIONS["changes"].public
     ping = Operation("ping", OperationKind.MUTATION, "Answers pong.")
     extended = registry(OPERATIONS.values(), [ping])
     assert extended["ping"] is ping

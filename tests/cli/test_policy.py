@@ -66,7 +66,7 @@ def test_show_prints_grants_and_masks_only(demo_config: Path) -> None:
     assert code == 0, out
     assert "payeeName (name)" in out and "payeeIdNumber (id_number)" in out
     assert "jurisdiction" in out
-    assert "operations: none" in out
+    assert "operations: changes" in out
     assert "type Payment" not in out and "schema print" in out
 
 
@@ -91,7 +91,7 @@ def test_show_lists_operations(demo_config: Path) -> None:
     code, out = run("policy", "show", "--role", "discipline_inspector",
                     "--config", str(demo_config))
     assert code == 0, out
-    assert "operations: accessHistory, auditRecords" in out
+    assert "operations: accessHistory, auditRecords, changes" in out
 
 
 def test_explain_visible_row_with_masks(demo_config: Path) -> None:

@@ -6,6 +6,7 @@ that the file connector loads without a single reject."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.rows import WATERMARK
 from huitong.demo import disclosure_api
 from huitong.demo.exports import SUBSIDY_COLUMNS, export_subsidies, read_rows
 from tests.hub_harness import make_demo_sources
@@ -43,7 +45,10 @@ async def test_the_disclosure_service_answers_in_its_own_dialect(urls: dict[str,
             everything = page()
             assert everything["total"] == len(rows) > 1000
             item = everything["rows"][0]
-            assert set(item) == {"gkbh", "xzqh", "gklx", "gkqj", "nr", "zt", "fbsj"}
+            assert set(item) == {"gkbh", "xzqh", "gklx", "gkqj", "nr", "zt", "fbsj", "gxsj"}
+            since = "2024-10-01 00:00:00"
+            assert page(gxsj_start=since)["total"] == sum(
+                r[WATERMARK] >= dt.datetime(2024, 10, 1) for r in rows) > 0
             assert set(item["nr"]) == {"bt", "zw"} and isinstance(item["gkbh"], int)
             assert item["gklx"] in ("党务", "村（居）务", "财务")
             published = [r for r in rows if r["status"] == "PUBLISHED"]
