@@ -31,6 +31,7 @@ from schema.build import compiled_queries, introspectable
 from .export_route import export
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .hub import Hub
+from .report_route import report
 from .responses import JSONResponse
 from .settings import Settings
 
@@ -202,6 +203,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/export/{root}.{format}", export),
+            Route("/reports/{kind}.{format}", report),
         ],
         lifespan=lifespan,
     )

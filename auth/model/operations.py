@@ -21,6 +21,8 @@ class OperationKind(StrEnum):
     QUERY = "query"
     MUTATION = "mutation"
     SUBSCRIPTION = "subscription"
+    # A document served beside GraphQL (`GET /reports/<name>.<xlsx|csv>`), not a root field.
+    REPORT = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,18 @@ PULLS: Final = (
 )
 
 
+# One-click reports (publishing.reports), each granted on its own.
+REPORTS: Final = (
+    Operation("finance-disclosure", OperationKind.REPORT,
+              "A community's quarterly finance disclosure (XLSX sheets: income, expenditure, "
+              "major payments, subsidies).", public=False),
+    Operation("subsidy-list", OperationKind.REPORT,
+              "A village's subsidy payouts for a period, masked.", public=False),
+    Operation("spending-by-category", OperationKind.REPORT,
+              "A street's paid spending by economic class and community.", public=False),
+)
+
+
 def registry(*groups: Iterable[Operation]) -> Mapping[str, Operation]:
     """Operations by name; a name may be declared once only."""
     found: dict[str, Operation] = {}
@@ -59,4 +73,4 @@ def registry(*groups: Iterable[Operation]) -> Mapping[str, Operation]:
     return MappingProxyType(found)
 
 
-OPERATIONS: Final = registry(AUDIT_TRAIL, PULLS)
+OPERATIONS: Final = registry(AUDIT_TRAIL, PULLS, REPORTS)
