@@ -18,6 +18,8 @@ COMMANDS: dict[str, str] = {
     "check": "huitong.commands.check:check",
     "audit": "huitong.commands.audit:audit",
     "schema": "huitong.commands.sdl:schema",
+    "export": "huitong.commands.pull:export_command",
+    "report": "huitong.commands.pull:report_command",
 }
 
 
