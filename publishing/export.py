@@ -27,7 +27,7 @@ from connectors.rows import Row
 from .export_formats import XLSX_MAX_ROWS, Encoder, encoder_for
 from .export_request import ExportRefused, ExportRequest, request_parameters
 
-PAGE_SIZE: Final = 2000
+PAGE_SIZE: Final = 5000
 _BY_ID: Final = (OrderKey("id"),)
 
 

@@ -41,9 +41,16 @@ def _id_writer(entity: str) -> Callable[[Any], str]:
     return lambda raw: to_global_id(entity, raw)
 
 
+def _money(value: Decimal) -> str:
+    # Canonical amounts already hold two places (connectors quantize them); str() is much
+    # cheaper than formatting, and the format is the fallback for any that do not.
+    text = str(value)
+    return text if text[-3:-2] == "." else f"{value:.2f}"
+
+
 def _json_value(kind: Kind) -> Callable[[Any], Any]:
     if kind is Kind.MONEY:
-        return lambda v: None if v is None else f"{v:.2f}"
+        return lambda v: None if v is None else _money(v)
     if kind in (Kind.DATETIME, Kind.DATE):
         return lambda v: None if v is None else v.isoformat()
     return lambda v: v
@@ -51,7 +58,7 @@ def _json_value(kind: Kind) -> Callable[[Any], Any]:
 
 def _text_value(kind: Kind) -> Callable[[Any], str]:
     if kind is Kind.MONEY:
-        return lambda v: "" if v is None else f"{v:.2f}"
+        return lambda v: "" if v is None else _money(v)
     if kind is Kind.DATETIME:
         return lambda v: "" if v is None else v.isoformat(sep=" ")
     if kind is Kind.DATE:
