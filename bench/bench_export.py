@@ -59,7 +59,7 @@ SELECT g,
        CASE WHEN g % 3 = 0 THEN '1' ELSE '2' END,
        CASE WHEN g % 3 = 0 THEN NULL ELSE '330108' || (19600101 + g % 400)::text
             || lpad((g % 1000)::text, 3, '0') || (g % 10)::text END,
-       '6222' || lpad(g::text, 15, '0'), 10000 + (g * 7919) % 5000000,
+       '6222' || lpad(g::text, 15, '0'), 10000 + (g::bigint * 7919) % 5000000,
        '办公用品采购', '2010301', (ARRAY['30201','30211','30215','30216','30227'])[1 + g % 5],
        timestamp '2024-01-01' + (g % 31536000) * interval '1 second',
        CASE WHEN g % 50 = 0 THEN '0' ELSE '1' END,
@@ -95,12 +95,22 @@ async def _drop(names: list[str]) -> None:
 
 
 async def prepare(rows: int) -> tuple[dict[str, str], list[str]]:
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     names = {s: f"huitong_bench_{s}_{uuid.uuid4().hex[:8]}"
              for s in ("finance", "civil_affairs", "inspection", "hub")}
     urls = {s: (await _database(n)).replace("postgresql://", "postgresql+asyncpg://")
             for s, n in names.items()}
+    try:
+        await _fill(urls, rows)
+    except BaseException:
+        await _drop(list(names.values()))
+        raise
+    return urls, list(names.values())
+
+
+async def _fill(urls: dict[str, str], rows: int) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     for source, metadata in (("finance", FINANCE), ("civil_affairs", CIVIL_AFFAIRS),
                              ("inspection", INSPECTION)):
         engine = create_async_engine(urls[source])
@@ -115,7 +125,6 @@ async def prepare(rows: int) -> tuple[dict[str, str], list[str]]:
         print(f"filled {rows:,} payments in {time.perf_counter() - started:.1f}s")
     finally:
         await conn.close()
-    return urls, list(names.values())
 
 
 def _free_port() -> int:
