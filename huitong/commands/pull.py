@@ -38,6 +38,7 @@ from publishing.reports import ReportBuilder
 from ..export_route import refusal_of
 from ..hub import Hub
 from ..settings import ConfigError
+from .config_lookup import config_option
 from .serve import load_or_exit
 
 
@@ -159,8 +160,6 @@ async def _report(config: Path, target: str, role_name: str, region: str,
 
 
 _COMMON = [
-    click.option("--config", type=click.Path(path_type=Path), default="huitong.toml",
-                 show_default=True, help="The hub's configuration file."),
     click.option("--role", "role_name", required=True, help="The role to act in."),
     click.option("--region", required=True, help="The principal's jurisdiction region code."),
     click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
@@ -173,7 +172,7 @@ _COMMON = [
 def _with_common(command: click.Command) -> click.Command:
     for option in reversed(_COMMON):
         command = option(command)
-    return command
+    return config_option(command)
 
 
 @click.command("export")
