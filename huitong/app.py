@@ -116,7 +116,8 @@ async def authenticated(hub: Hub, scope: Scope, receive: Receive, send: Send
             503, "Authentication is unavailable right now.", "AUTHENTICATION_UNAVAILABLE"
         )(scope, receive, send)
         return None
-    if principal.role not in hub.policy.roles:
+    role = hub.policy.role(principal.role)
+    if role is None or role.system:  # a system role is the hub's own, never a caller's
         message = f"The role {principal.role!r} is not in this hub's policy."
         await graphql_error_response(403, message, "FORBIDDEN")(scope, receive, send)
         return None

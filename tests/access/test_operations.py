@@ -57,8 +57,8 @@ def test_operations_are_denied_by_default_and_the_trail_never_public() -> None:
     assert {name for name, role in DEMO.roles.items()
             if {"auditRecords", "accessHistory"} & set(role.operations)} == \
         {"discipline_inspector"}
-    assert set(DEMO.roles["discipline_inspector"].operations) == {"auditRecords",
-                                                                   "accessHistory", "changes"}
+    assert {"auditRecords", "accessHistory", "changes"} <= \
+        set(DEMO.roles["discipline_inspector"].operations)
     assert {name for name, role in DEMO.roles.items() if "changes" in role.operations} == \
         {name for name, role in DEMO.roles.items() if not role.system}
 
