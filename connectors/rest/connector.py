@@ -275,25 +275,26 @@ class RestConnector(Connector):
         source = self._scan(endpoint, params, _Budget()) if wanted.split is None \
             else self._rows(endpoint, wanted)
         start = (position[0], id_sort_text(position[1])) if position is not None else None
-        rows = [r async for r in source if matches(r)]
+        rows = [r async for r in source if matches(r) and r.get(WATERMARK) is not None]
         rows = [r for r in rows if start is None or (r[WATERMARK], id_sort_text(r["id"])) > start]
         rows.sort(key=lambda r: (r[WATERMARK], id_sort_text(r["id"])))
         if query.limit is not None:
             rows = rows[:query.limit]
         return [{**in_memory.project(query, r), WATERMARK: r[WATERMARK]} for r in rows]
 
-    def _watermark_of(self, endpoint: Endpoint, item: Any) -> dt.datetime:
+    def _watermark_of(self, endpoint: Endpoint, item: Any) -> dt.datetime | None:
+        """The item's modification time; None when it has none the hub can read (such an
+        item is never followed, like a NULL watermark column; other reads are unaffected)."""
         mark = endpoint.watermark
         assert mark is not None
         raw = dig(item, mark.field) if isinstance(item, Mapping) else None
+        if not isinstance(raw, str):
+            return None
         try:
-            if not isinstance(raw, str):
-                raise ValueError(raw)
             when = dt.datetime.strptime(raw, mark.format) if mark.format \
                 else parse_local(raw, self.tz)
-        except ValueError as exc:
-            raise SourceMisconfigured(self.name, f"GET {endpoint.path}: {mark.field} is not a "
-                                      "modification time") from exc
+        except ValueError:
+            return None
         return local_naive(when, self.tz)
 
     async def _count(self, scoped: ScopedQuery) -> int:
