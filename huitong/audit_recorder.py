@@ -31,7 +31,9 @@ log = logging.getLogger("huitong.audit")
 REFUSED = Principal(subject="unauthenticated", role="none", credential="refused")
 DENIED_CODES = frozenset({"FORBIDDEN", "PURPOSE_REQUIRED", "UNAUTHENTICATED"})
 _CACHED_DOCUMENT_CHARS: Final = 16_384
-_MAX_DOCUMENT_TOKENS: Final = 100_000
+# Above every role's token limit in practice: a longer document was refused at parsing, and is
+# hashed as sent rather than parsed again here at a cost its sender chose.
+_MAX_DOCUMENT_TOKENS: Final = 10_000
 
 
 def _document_info(document: str) -> DocumentInfo:

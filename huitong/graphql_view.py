@@ -28,8 +28,11 @@ Codes inside a normal (200) GraphQL response, set here or by the schema's extens
   that name, or no operation at all.
 - `GRAPHQL_PARSE_FAILED`: syntax errors, and documents over the role's token limit.
 - `GRAPHQL_VALIDATION_FAILED`: unknown names (never with a "Did you mean"), and documents over
-  the role's depth or alias limit. Depth counts nesting below the root fields, as strawberry's
-  limiter does: `{ region { parent { code } } }` has depth 2.
+  the role's depth, alias or field limit counted with fragments expanded (`max_depth`,
+  `max_aliases`, `max_fields`), documents repeating one selection so often that checking them
+  would be quadratic, and documents that take longer than `validation_ms` to validate (see
+  `schema.extensions.validation`). Depth counts nesting below the root fields, as strawberry's
+  limiter did: `{ region { parent { code } } }` has depth 2.
 - `BAD_USER_INPUT`: values that do not fit (variables included, without hints).
 - the resolvers' own codes (`INVALID_CURSOR`, `SOURCE_UNAVAILABLE`, …).
 - `INTERNAL_SERVER_ERROR`: the message is always "Unexpected error.".

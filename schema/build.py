@@ -31,7 +31,7 @@ from .entities import connection_types, entity_type, exposed_entities
 from .enums import CATALOG_ENUMS
 from .execution import RowExecutionContext
 from .extensions.errors import MaskUnexpectedErrors
-from .extensions.validation import RoleValidation, role_rules, validate_document
+from .extensions.validation import RoleValidation, cost_limits, role_rules, validate_document
 from .inputs import filter_input, order_input, scalar_annotation
 from .namespace import RoleNamespace, with_signature
 from .scalars import SCALAR_MAP, Money, RegionCode
@@ -220,6 +220,7 @@ def build_role_schema(
         description=f"What the role {role.name} may follow.",
     ) if roots[OperationKind.SUBSCRIPTION] else None
     rules = role_rules(role.limits, introspectable(role, production=production))
+    limits = cost_limits(role.limits)
     schema = HubSchema(
         query=query_type,
         mutation=mutation_type,
@@ -230,7 +231,7 @@ def build_role_schema(
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=role.limits.max_tokens),
             lambda: ParserCache(maxsize=512),
-            lambda: RoleValidation(rules),
+            lambda: RoleValidation(rules, limits),
             MaskUnexpectedErrors,
         ],
     )
@@ -241,8 +242,9 @@ def build_role_schema(
 def compiled_queries(schema: strawberry.Schema, role: RolePolicy) -> CompiledQueries:
     """The compiled path for `role`, validating documents exactly as its schema does."""
     rules = schema.role_rules if isinstance(schema, HubSchema) else ()
+    limits = cost_limits(role.limits)
     return CompiledQueries(schema, lambda document: validate_document(schema._schema, document,
-                                                                        rules),
+                                                                        rules, limits),
                            role.limits.max_tokens)
 
 

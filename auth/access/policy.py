@@ -39,6 +39,10 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 4000
     max_list: int = 100
+    # Field selections once fragments are expanded (a fragment spread twice counts twice).
+    max_fields: int = 2000
+    # Wall-time budget of validating one document, in milliseconds.
+    validation_ms: int = 500
 
 
 @dataclass(frozen=True)
