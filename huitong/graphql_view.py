@@ -59,7 +59,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from schema.extensions.errors import public_error
+from schema.extensions.errors import bounded, public_error
 
 from .request_json import JSONRefused, decode_json, unsafe_text_at
 from .responses import JSONResponse, encode_json
@@ -74,7 +74,7 @@ _STATUS_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"
 
 def graphql_error_response(status: int, message: str, code: str,
                            headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
+    return JSONResponse({"errors": [{"message": bounded(message), "extensions": {"code": code}}]},
                         status_code=status, headers=dict(headers or {}) or None)
 
 

@@ -5,17 +5,46 @@ syntax and validation errors) stay readable. Anything else — a driver message,
 traceback — never leaves the process. `public_error` is the one rule; the extension applies it
 to every result, and the HTTP view applies it again as a last net (an exception escaping
 another extension skips this one's code after `yield`).
+
+Messages quote what the caller sent (graphql-core prints a literal that does not fit, and the
+scalar's own reason may quote it again; syntax and coercion errors quote tokens and values), so
+`bounded` shortens every quoted stretch longer than `MAX_QUOTED` characters and caps a message
+at `MAX_MESSAGE`: a 500 KB literal gives an error of a few hundred bytes, not a megabyte.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from typing import Final
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("huitong.errors")
+
+MAX_QUOTED: Final = 64
+MAX_MESSAGE: Final = 600
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', re.DOTALL)
+
+
+def _shorten(match: re.Match[str]) -> str:
+    text = match.group(0)
+    if len(text) <= MAX_QUOTED:
+        return text
+    quote = text[0]
+    return f"{text[:MAX_QUOTED - 1]}…{quote} ({len(text) - 2} characters)"
+
+
+def bounded(message: str) -> str:
+    """`message` with long quoted input shortened and the whole at most MAX_MESSAGE long."""
+    if len(message) <= MAX_QUOTED:
+        return message
+    shortened = _QUOTED.sub(_shorten, message)
+    if len(shortened) > MAX_MESSAGE:
+        shortened = shortened[:MAX_MESSAGE - 1] + "…"
+    return shortened
 
 
 def _expected(error: GraphQLError) -> bool:
@@ -33,6 +62,7 @@ def public_error(error: GraphQLError) -> GraphQLError:
     if _expected(error):
         if not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": _code_for(error)}
+        error.message = bounded(error.message)
         return error
     log.error("unexpected error at %s", error.path, exc_info=error.original_error)
     return GraphQLError(
