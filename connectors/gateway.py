@@ -18,6 +18,8 @@ with stable codes).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,11 +36,23 @@ from auth.model.catalog import ENTITIES
 from auth.model.query import AggregateQuery, EntityQuery, Insert, Update
 from auth.model.regions import jurisdiction_prefix
 
-from .base import Connector, SourceReadOnly, SourceUnavailable
+from .base import Connector, SourceError, SourceReadOnly, SourceUnavailable
 from .rows import Row, keep_clear_keys, partition_of
 from .tree import NodeRows, ReadNode, ScopedNode, TreeUnsupported, child_rows
 
 TOO_MANY_GROUPS = "Too many groups for a suppressed summary; group more coarsely."
+log = logging.getLogger("huitong.sources")
+
+
+@contextlib.contextmanager
+def logged_failures(entity: str) -> Iterator[None]:
+    """A source failure is logged here (source, code, and the detail callers never see)."""
+    try:
+        yield
+    except SourceError as exc:
+        log.warning("source %s failed reading %s: %s %s", exc.source, entity, exc.code,
+                    exc.detail)
+        raise
 
 
 class InvalidQuery(ValueError):
@@ -171,7 +185,8 @@ class Gateway:
         # Filtering on a field reads it too (a count or an empty page answers "is it there?").
         self._check_purpose(query.entity, [
             *(f for f in query.fields if f not in scoped.masks), *_filtered(query)])
-        rows = await self._connector(query.entity).fetch(scoped)
+        with logged_failures(query.entity):
+            rows = await self._connector(query.entity).fetch(scoped)
         join_keys = [k for k in (*keys, *_relation_keys(query.entity)) if k in scoped.masks]
         if join_keys:
             for row in rows:
@@ -184,7 +199,8 @@ class Gateway:
     async def count(self, query: EntityQuery) -> int:
         scoped = self.scoper.scope(query)
         self._check_purpose(query.entity, _filtered(query))
-        count = await self._connector(query.entity).count(scoped)
+        with logged_failures(query.entity):
+            count = await self._connector(query.entity).count(scoped)
         self.log.note_aggregate(query.entity, _filtered(query))
         return count
 
@@ -193,7 +209,8 @@ class Gateway:
     ) -> Mapping[Any, int]:
         scoped = self.scoper.scope(query, via)
         self._check_purpose(query.entity, _filtered(query))
-        counts = await self._connector(query.entity).count_partitioned(scoped)
+        with logged_failures(query.entity):
+            counts = await self._connector(query.entity).count_partitioned(scoped)
         self.log.note_aggregate(query.entity, _filtered(query))
         return counts
 
@@ -203,19 +220,20 @@ class Gateway:
         self._check_purpose(query.entity, [query.sum_field, *(d.field for d in query.group_by)])
         scoped = self.scoper.scope_aggregate(query)
         connector = self._connector(query.entity)
-        k = scoped.min_group_size
-        if k <= 1:
-            groups = await connector.aggregate(scoped)
-        else:
-            every = await connector.aggregate(self.scoper.unsuppressed(scoped))
-            if query.limit is not None and len(every) >= query.limit:
-                # Suppression must see every group to be sound.
-                raise InvalidQuery(TOO_MANY_GROUPS)
-            hide: Callable[[Row], bool] | None = None
-            if query.where:
-                whole = await connector.aggregate(self.scoper.complement(scoped))
-                hide = small_complement(whole, query, k)
-            groups = suppress(every, query.group_by, k, hide)
+        with logged_failures(query.entity):
+            k = scoped.min_group_size
+            if k <= 1:
+                groups = await connector.aggregate(scoped)
+            else:
+                every = await connector.aggregate(self.scoper.unsuppressed(scoped))
+                if query.limit is not None and len(every) >= query.limit:
+                    # Suppression must see every group to be sound.
+                    raise InvalidQuery(TOO_MANY_GROUPS)
+                hide: Callable[[Row], bool] | None = None
+                if query.where:
+                    whole = await connector.aggregate(self.scoper.complement(scoped))
+                    hide = small_complement(whole, query, k)
+                groups = suppress(every, query.group_by, k, hide)
         self.log.note_aggregate(
             query.entity, [query.sum_field, *(d.field for d in query.group_by)]
         )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -30,6 +31,7 @@ from schema.build import compiled_queries, introspectable
 
 from .export_route import export
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
+from .http_headers import SecurityHeaders
 from .hub import Hub
 from .report_route import report
 from .responses import JSONResponse
@@ -132,7 +134,8 @@ class GraphQLEndpoint:
         graphiql = None if hub.settings.production else "graphiql"
         self.views = {
             role: RoleGraphQL(hub, role, graphql_ide=graphiql, allow_queries_via_get=True,
-                              max_body_bytes=hub.settings.max_body_bytes)
+                              max_body_bytes=hub.settings.max_body_bytes,
+                              body_timeout=hub.settings.body_timeout_seconds)
             for role in hub.schemas
         }
 
@@ -207,6 +210,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:
             Route("/reports/{kind}.{format}", report),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
     )
     app.state.hub = hub
     return app

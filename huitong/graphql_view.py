@@ -12,6 +12,9 @@ status, has the body `{"errors": [{"message": "...", "extensions": {"code": "...
 Codes of refused requests (the HTTP status is not 200):
 
 - `PAYLOAD_TOO_LARGE` (413): the body is over `[hub].max_body_bytes`.
+- `REQUEST_TIMEOUT` (408): the body did not arrive whole within `[hub].body_timeout_seconds`
+  of the request's start (a client trickling its body would otherwise hold a connection and
+  its buffers for as long as it likes).
 - `BAD_REQUEST` (400): not a usable GraphQL request: a POST that is not `application/json`
   (form and multipart bodies included), a body that is not UTF-8 or not JSON, `NaN`/`Infinity`
   or an over-long integer, JSON nested deeper than `max_json_depth`, a body that is not an
@@ -40,6 +43,7 @@ Codes inside a normal (200) GraphQL response, set here or by the schema's extens
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -68,8 +72,9 @@ log = logging.getLogger("huitong.http")
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_JSON_DEPTH = 32
+DEFAULT_BODY_TIMEOUT = 10.0
 _STATUS_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-                 413: "PAYLOAD_TOO_LARGE"}
+                 408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def graphql_error_response(status: int, message: str, code: str,
@@ -109,13 +114,22 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-def _capped(receive: Receive, limit: int) -> Receive:
-    """`receive` that refuses once more than `limit` body bytes have arrived (chunked too)."""
+def _capped(receive: Receive, limit: int, timeout: float) -> Receive:
+    """`receive` that refuses once more than `limit` body bytes have arrived (chunked too), or
+    when the body is still incomplete `timeout` seconds after the first call."""
     total = 0
+    deadline: float | None = None
 
     async def receive_capped() -> Message:
-        nonlocal total
-        message = await receive()
+        nonlocal total, deadline
+        loop = asyncio.get_running_loop()
+        deadline = deadline if deadline is not None else loop.time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
+        except TimeoutError:
+            raise Refused(408, "REQUEST_TIMEOUT", f"The request body did not arrive within "
+                          f"{timeout:g} seconds.", {"Connection": "close"}) from None
         if message["type"] == "http.request":
             total += len(message.get("body", b""))
             if total > limit:
@@ -129,10 +143,12 @@ class HardenedGraphQL(GraphQL[Context, RootValue]):
     """strawberry's ASGI GraphQL view, strict about what it accepts and what it tells."""
 
     def __init__(self, schema: Any, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_json_depth: int = DEFAULT_MAX_JSON_DEPTH, **kwargs: Any) -> None:
+                 max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
+                 body_timeout: float = DEFAULT_BODY_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,7 +159,8 @@ class HardenedGraphQL(GraphQL[Context, RootValue]):
             declared = _declared_length(scope)
             if declared is not None and declared > self.max_body_bytes:
                 raise _too_large(self.max_body_bytes)
-            response = await self.run(Request(scope, _capped(receive, self.max_body_bytes)))
+            response = await self.run(Request(scope, _capped(receive, self.max_body_bytes,
+                                                                self.body_timeout)))
         except Refused as exc:
             response = exc.response()
         except HTTPException as exc:

@@ -51,6 +51,8 @@ class Settings:
     audit_config: AuditConfig = field(default_factory=AuditConfig)
     # Answer query selections over sql sources with one statement each (else the loaders).
     sql_compiler: bool = True
+    # How long a client may take to send a request body (HTTP 408 after that).
+    body_timeout_seconds: float = 10.0
 
     @property
     def production(self) -> bool:
@@ -115,7 +117,7 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
             )
     hub = _table(raw, "hub", where)
     _only(hub, where, "[hub].", {"store_url", "store_url_env", "policy", "mode", "max_body_bytes",
-                               "cursor_secret_env", "sql_compiler"})
+                               "cursor_secret_env", "sql_compiler", "body_timeout_seconds"})
     store_url = _secretish(hub, "store_url", where, "hub", env) or DEFAULT_STORE
     policy_path = _policy_path(hub, where, base)
     mode = hub.get("mode", "development")
@@ -127,6 +129,11 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
     sql_compiler = hub.get("sql_compiler", True)
     if not isinstance(sql_compiler, bool):
         raise ConfigError(f"{where}: [hub].sql_compiler: expected true or false")
+    body_timeout = hub.get("body_timeout_seconds", 10)
+    if not isinstance(body_timeout, int | float) or isinstance(body_timeout, bool) or not (
+            0 < body_timeout <= 600):
+        raise ConfigError(f"{where}: [hub].body_timeout_seconds: expected a number of seconds "
+                          "from 0 (exclusive) to 600")
     cursor_env = hub.get("cursor_secret_env", "HUITONG_CURSOR_SECRET")
     if not isinstance(cursor_env, str):
         raise ConfigError(f"{where}: [hub].cursor_secret_env: expected an environment variable")
@@ -156,6 +163,7 @@ def parse_settings(raw: Mapping[str, Any], path: Path, env: Mapping[str, str]) -
         policy_path=policy_path,
         mode=mode,
         max_body_bytes=max_body,
+        body_timeout_seconds=float(body_timeout),
         cursor_secret=env.get(cursor_env) or auth.hs256_secret,
         auth=auth,
         sources=sources,

@@ -25,7 +25,10 @@ _KEYS: Final = (
     "audience",
     "leeway_seconds",
     "jwks_cache_seconds",
+    "max_token_lifetime_seconds",
 )
+# A bearer token is a password that cannot be revoked: one living longer is refused.
+DEFAULT_MAX_TOKEN_LIFETIME: Final = 24 * 3600
 
 
 def check_secret(secret: str, *, source: str = "the HS256 secret") -> str:
@@ -53,6 +56,8 @@ class AuthConfig:
     audience: str = "huitong"
     leeway_seconds: int = 30
     jwks_cache_seconds: int = 300
+    # exp − iat (exp − now without iat) above this is refused (TOKEN_LIFETIME_TOO_LONG).
+    max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME
     # Kept only to name the variable in messages ("set HUITONG_JWT_SECRET").
     hs256_secret_env: str = DEFAULT_SECRET_ENV
 
@@ -61,6 +66,8 @@ class AuthConfig:
             check_secret(self.hs256_secret)
         if self.leeway_seconds < 0 or self.jwks_cache_seconds < 0:
             raise ValueError("leeway_seconds and jwks_cache_seconds must not be negative")
+        if self.max_token_lifetime_seconds < 1:
+            raise ValueError("max_token_lifetime_seconds must be positive")
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -108,6 +115,9 @@ class AuthConfig:
                 raise fail(key, "expected a whole number of seconds, 0 or more")
             return value
 
+        lifetime = seconds("max_token_lifetime_seconds", DEFAULT_MAX_TOKEN_LIFETIME)
+        if lifetime < 1:
+            raise fail("max_token_lifetime_seconds", "expected a positive number of seconds")
         secret_env = text("hs256_secret_env", DEFAULT_SECRET_ENV)
         secret = environ.get(secret_env) or None
         if secret is not None:
@@ -148,5 +158,6 @@ class AuthConfig:
             audience=text("audience", "huitong"),
             leeway_seconds=seconds("leeway_seconds", 30),
             jwks_cache_seconds=seconds("jwks_cache_seconds", 300),
+            max_token_lifetime_seconds=lifetime,
             hs256_secret_env=secret_env,
         )

@@ -27,6 +27,14 @@ from auth.model.regions import BadRegionCode, check_region_code
 
 log = logging.getLogger(__name__)
 
+
+class TokenLifetimeTooLong(InvalidCredentials):
+    """A token valid for longer than `[auth].max_token_lifetime_seconds`: 401 like any other
+    unacceptable token, with its own code so that its issuer can tell what to change."""
+
+    code = "TOKEN_LIFETIME_TOO_LONG"
+
+
 INVALID = "The bearer token is invalid."
 EXPIRED = "The bearer token has expired."
 NOT_YET_VALID = "The bearer token is not valid yet."
@@ -255,7 +263,18 @@ class TokenVerifier:
                 raise InvalidCredentials("The bearer token has no key id (kid).")
             key = await self._jwks.key(kid)
         claims = self._decode(token, key, alg)
+        self._check_lifetime(claims)
         return _principal(claims, token), claims, kid
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        exp, iat = claims["exp"], claims.get("iat")
+        start = iat if isinstance(iat, int | float) and not isinstance(iat, bool) \
+            else time.time()
+        limit = self._config.max_token_lifetime_seconds
+        if exp - start > limit + self._config.leeway_seconds:
+            raise TokenLifetimeTooLong(
+                f"The bearer token is valid for longer than this hub accepts ({limit} seconds); "
+                "ask for a token with a shorter lifetime.")
 
     def _decode(self, token: str, key: str | PyJWK, alg: str) -> dict[str, Any]:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -51,6 +52,13 @@ def check_workers(settings: Settings, workers: int) -> None:
             "an embedded SQLite store serves one process (use --workers 1)")
 
 
+def server_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How the hub runs under uvicorn: no `Server: uvicorn` header (it only helps whoever
+    looks for servers of a known version)."""
+    settings: dict[str, Any] = {"log_level": "info", "access_log": False, **options}
+    return uvicorn.Config(app, host=host, port=port, server_header=False, **settings)
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     check_workers(settings, workers)
     try:
@@ -59,11 +67,11 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> No
         raise click.ClickException(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        uvicorn.Server(server_config(app, host, port)).run()
         return
     os.environ[CONFIG_ENV] = str(settings.path.resolve())
     uvicorn.run("huitong.commands.serve:worker_app", factory=True, workers=workers, host=host,
-                port=port, log_level="info", access_log=False)
+                port=port, log_level="info", access_log=False, server_header=False)
 
 
 @click.command()

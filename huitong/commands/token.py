@@ -83,6 +83,10 @@ def token(
         raise click.ClickException(str(exc)) from None
     check_role(settings, role)
     auth = settings.auth
+    if ttl_seconds > auth.max_token_lifetime_seconds:
+        raise click.BadParameter(
+            f"{ttl!r} is longer than the hub accepts ([auth].max_token_lifetime_seconds = "
+            f"{auth.max_token_lifetime_seconds})", param_hint="--ttl")
     if auth.hs256_secret is None:
         raise click.ClickException(
             f"{config}: no HS256 secret: set the environment variable {auth.hs256_secret_env} "
