@@ -109,11 +109,15 @@ class Services:
 
 @dataclass(frozen=True, slots=True)
 class Health:
+    """One source's readiness. `code` is the stable code of what failed (for operators);
+    `detail` may hold driver or HTTP text and is for the log only."""
+
     source: str
     kind: str
     ok: bool
     latency_ms: float
     detail: str = ""
+    code: str = ""
 
 
 class Connector(abc.ABC):

@@ -7,7 +7,6 @@ caller can only ever validate and execute against its own role's schema.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -33,6 +32,7 @@ from .export_route import export
 from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .http_headers import SecurityHeaders
 from .hub import Hub
+from .readiness import readyz
 from .report_route import report
 from .responses import JSONResponse
 from .settings import Settings
@@ -176,17 +176,6 @@ class SchemaEndpoint:
 async def healthz(request: Request) -> JSONResponse:
     """The process is alive (it says nothing of the sources)."""
     return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> JSONResponse:
-    """Each source's status and latency; 503 when any source is down."""
-    hub: Hub = request.app.state.hub
-    checks = await asyncio.gather(*(c.health() for c in hub.connectors.values()))
-    sources = {h.source: {"kind": h.kind, "ok": h.ok, "latencyMs": h.latency_ms,
-                          **({"code": h.detail} if not h.ok else {})} for h in checks}
-    ready = all(h.ok for h in checks)
-    return JSONResponse({"status": "ready" if ready else "degraded", "sources": sources},
-                        status_code=200 if ready else 503)
 
 
 def create_app(settings: Settings, hub: Hub | None = None) -> Starlette:

@@ -23,6 +23,8 @@ class OperationKind(StrEnum):
     SUBSCRIPTION = "subscription"
     # A document served beside GraphQL (`GET /reports/<name>.<xlsx|csv>`), not a root field.
     REPORT = "report"
+    # Served by an HTTP route of its own beside /graphql, not as a root field.
+    ENDPOINT = "endpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,14 @@ REPORTS: Final = (
 )
 
 
+# Operating the hub: the detail of GET /readyz (sources' kinds, status, latency and codes).
+OPERATING: Final = (
+    Operation("readiness", OperationKind.ENDPOINT,
+              "The detail of GET /readyz: each source's kind, status, latency and failure "
+              "code (others get the status only).", public=False),
+)
+
+
 def registry(*groups: Iterable[Operation]) -> Mapping[str, Operation]:
     """Operations by name; a name may be declared once only."""
     found: dict[str, Operation] = {}
@@ -73,4 +83,4 @@ def registry(*groups: Iterable[Operation]) -> Mapping[str, Operation]:
     return MappingProxyType(found)
 
 
-OPERATIONS: Final = registry(AUDIT_TRAIL, PULLS, REPORTS)
+OPERATIONS: Final = registry(AUDIT_TRAIL, PULLS, REPORTS, OPERATING)

@@ -130,9 +130,11 @@ class FileConnector(Connector):
                     .where(import_runs.c.source == self.name, import_runs.c.status == "active")
                 )).scalar_one()
         except SourceError as exc:
-            return Health(self.name, self.kind, False, _ms(started), f"{exc.code}: {exc.detail}")
+            return Health(self.name, self.kind, False, _ms(started), f"{exc.code}: {exc.detail}",
+                          exc.code)
         except SQLAlchemyError as exc:
-            return Health(self.name, self.kind, False, _ms(started), type(exc).__name__)
+            return Health(self.name, self.kind, False, _ms(started), type(exc).__name__,
+                          "SOURCE_UNAVAILABLE")
         return Health(self.name, self.kind, True, _ms(started), f"{files} file(s) loaded")
 
     # -- plumbing ----------------------------------------------------------------------------

@@ -138,7 +138,8 @@ class RestConnector(Connector):
                 response = await self._deadline(self.http.get(endpoint.path, params, retries=0))
                 items_of(self.name, endpoint, self.http.decode(endpoint.path, response))
         except SourceError as exc:
-            return Health(self.name, self.kind, False, _ms(started), f"{exc.code}: {exc.detail}")
+            return Health(self.name, self.kind, False, _ms(started), f"{exc.code}: {exc.detail}",
+                          exc.code)
         return Health(self.name, self.kind, True, _ms(started))
 
     # -- writing -----------------------------------------------------------------------------

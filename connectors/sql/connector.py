@@ -266,7 +266,9 @@ class SqlConnector(Connector):
             raise WriteRejected(self.name, str(exc)) from None
 
     async def health(self) -> Health:
-        """Answers, and its tables fit the mapping (checked once, when first reachable)."""
+        """Its tables fit the mapping (checked once, when first reachable) and each mapped table
+        answers a one-row read within the source's timeout: `SELECT 1` alone touches no table,
+        and would call a source ready whose tables are locked."""
         started = time.perf_counter()
         try:
             await self._run(lambda conn: conn.execute(sa.text("SELECT 1")))
@@ -274,8 +276,16 @@ class SqlConnector(Connector):
                 async with self._reflect_lock:
                     if not self._tables:
                         await self._reflect()
+            probes = [sa.select(sa.literal(1)).select_from(bound.table).limit(1)
+                      for bound in self._tables.values()]
+
+            async def probe(conn: AsyncConnection) -> None:
+                for statement in probes:
+                    await conn.execute(statement)
+
+            await self._run(probe)
         except SourceError as exc:
-            return Health(self.name, self.kind, False, _ms(started), exc.code)
+            return Health(self.name, self.kind, False, _ms(started), str(exc), exc.code)
         return Health(self.name, self.kind, True, _ms(started))
 
     # -- plumbing ----------------------------------------------------------------------------

@@ -57,16 +57,18 @@ def test_operations_are_denied_by_default_and_the_trail_never_public() -> None:
     assert {name for name, role in DEMO.roles.items()
             if {"auditRecords", "accessHistory"} & set(role.operations)} == \
         {"discipline_inspector"}
-    assert {"auditRecords", "accessHistory", "changes"} <= \
+    assert {"auditRecords", "accessHistory", "changes", "readiness"} <= \
         set(DEMO.roles["discipline_inspector"].operations)
     assert {name for name, role in DEMO.roles.items() if "changes" in role.operations} == \
         {name for name, role in DEMO.roles.items() if not role.system}
 
 
 def test_a_registry_declares_each_operation_once() -> None:
-    assert {"auditRecords", "accessHistory", "changes"} <= set(OPERATIONS)
+    assert {"auditRecords", "accessHistory", "changes", "readiness"} <= set(OPERATIONS)
     assert all(not OPERATIONS[name].public for name in ("auditRecords", "accessHistory"))
     assert OPERATIONS["changes"].public
+    assert OPERATIONS["readiness"].kind is OperationKind.ENDPOINT
+    assert not OPERATIONS["readiness"].public
     ping = Operation("ping", OperationKind.MUTATION, "Answers pong.")
     extended = registry(OPERATIONS.values(), [ping])
     assert extended["ping"] is ping
