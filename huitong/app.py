@@ -33,6 +33,7 @@ from .graphql_view import HardenedGraphQL, Refused, graphql_error_response
 from .http_headers import SecurityHeaders
 from .hub import Hub
 from .readiness import readyz
+from .refusals import client_fingerprint
 from .report_route import report
 from .responses import JSONResponse
 from .settings import Settings
@@ -65,6 +66,10 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
             changes=self.hub.changes,
         )
 
+    async def refused(self, scope: Scope, status: int, code: str) -> None:
+        await note_refusal(self.hub, scope, scope.get(PRINCIPAL_KEY), status, code,
+                           datetime.now(UTC), time.perf_counter())
+
     async def execute_single(
         self, request: Any, request_adapter: Any, sub_response: Any, context: RequestContext,
         root_value: Any, request_data: GraphQLRequestData,
@@ -94,9 +99,24 @@ class RoleGraphQL(HardenedGraphQL[RequestContext, None]):
         return result
 
 
+async def note_refusal(hub: Hub, scope: Scope, principal: Principal | None, status: int,
+                       code: str, started_at: datetime, started: float) -> None:
+    if hub.recorder is None:
+        return
+    headers = dict(scope.get("headers") or ())
+    authorization = headers.get(b"authorization")
+    client = scope.get("client")
+    await hub.recorder.refused(
+        principal, status=status, code=code,
+        client=client_fingerprint(client[0] if client else None,
+                                  authorization.decode("latin-1") if authorization else None),
+        started_at=started_at, duration_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
 async def authenticated(hub: Hub, scope: Scope, receive: Receive, send: Send
                         ) -> Principal | None:
-    """The caller's principal, of a role of the policy; None once a refusal was sent."""
+    """The caller's principal, of a role of the policy; None once a refusal was sent (and
+    noted in the audit trail)."""
     request = Request(scope, receive)
     started_at, started = datetime.now(UTC), time.perf_counter()
     try:
@@ -104,9 +124,7 @@ async def authenticated(hub: Hub, scope: Scope, receive: Receive, send: Send
             request.headers.get("authorization"), request.headers.get(PURPOSE_HEADER)
         )
     except InvalidCredentials as exc:
-        if hub.recorder is not None:
-            await hub.recorder.record_refused(
-                exc.code, started_at, round((time.perf_counter() - started) * 1000, 3))
+        await note_refusal(hub, scope, None, exc.status, exc.code, started_at, started)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
         await graphql_error_response(exc.status, exc.message, exc.code, headers)(
             scope, receive, send)
@@ -120,6 +138,8 @@ async def authenticated(hub: Hub, scope: Scope, receive: Receive, send: Send
         return None
     role = hub.policy.role(principal.role)
     if role is None or role.system:  # a system role is the hub's own, never a caller's
+        # The token verified, so who it names is known: the record says who was refused.
+        await note_refusal(hub, scope, principal, 403, "FORBIDDEN", started_at, started)
         message = f"The role {principal.role!r} is not in this hub's policy."
         await graphql_error_response(403, message, "FORBIDDEN")(scope, receive, send)
         return None

@@ -24,11 +24,10 @@ from auth.identity.principal import Principal
 from schema.extensions.errors import public_error
 
 from .graphql_view import Refused
+from .refusals import REFUSED, RefusalLog
 
 log = logging.getLogger("huitong.audit")
 
-# Who a refused credential claimed to be is not known, and must not be taken from it.
-REFUSED = Principal(subject="unauthenticated", role="none", credential="refused")
 DENIED_CODES = frozenset({"FORBIDDEN", "PURPOSE_REQUIRED", "UNAUTHENTICATED"})
 _CACHED_DOCUMENT_CHARS: Final = 16_384
 # Above every role's token limit in practice: a longer document was refused at parsing, and is
@@ -83,19 +82,15 @@ class AuditRecorder:
     def __init__(self, store: AuditStore, config: AuditConfig) -> None:
         self.store = store
         self.config = config
+        self.refusals = RefusalLog(store.append)
 
-    async def record_refused(self, code: str, started_at: datetime, duration_ms: float) -> None:
-        """Note a request turned away before any execution (a credential that did not
-        verify): who tried cannot be known, but that someone did is worth keeping. Nothing is
-        served either way, so a store failure here is only logged."""
-        try:
-            entry = AuditEntry.build(
-                REFUSED, document=document_info(""), outcome="denied", duration_ms=duration_ms,
-                errors=[code], at=started_at,
-            )
-            await self.store.append(entry)
-        except Exception:
-            log.exception("audit record of a refused request could not be written")
+    async def refused(self, principal: Principal | None, *, status: int, code: str,
+                      client: str, started_at: datetime, duration_ms: float) -> None:
+        """Note a request turned away before any execution (see `huitong.refusals`): who it
+        was when the credential verified, else `REFUSED` (a claim that did not verify is not
+        taken for anyone)."""
+        await self.refusals.refused(principal or REFUSED, status=status, code=code,
+                                    client=client, at=started_at, duration_ms=duration_ms)
 
     async def record(
         self,

@@ -163,12 +163,15 @@ class HardenedGraphQL(GraphQL[Context, RootValue]):
                                                                 self.body_timeout)))
         except Refused as exc:
             response = exc.response()
+            if exc.status_code < 500:
+                await self.refused(scope, exc.status_code, exc.code)
         except HTTPException as exc:
             code = _STATUS_CODES.get(exc.status_code, "BAD_REQUEST")
             message = exc.reason if exc.status_code != 404 else \
                 "The request has no GraphQL `query` (and the IDE is off)."
             allow = {"Allow": "GET, POST"} if exc.status_code == 405 else None
             response = graphql_error_response(exc.status_code, message, code, allow)
+            await self.refused(scope, exc.status_code, code)
         except ClientDisconnect:
             return
         except Exception:
@@ -176,6 +179,9 @@ class HardenedGraphQL(GraphQL[Context, RootValue]):
                           scope.get("path"))
             response = graphql_error_response(500, "Unexpected error.", "INTERNAL_SERVER_ERROR")
         await response(scope, receive, send)
+
+    async def refused(self, scope: Scope, status: int, code: str) -> None:
+        """A request refused at the HTTP layer (4xx); subclasses record it."""
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data, self.max_json_depth)

@@ -32,6 +32,7 @@ from resolvers.cursors import CursorCodec
 from schema.build import build_schemas
 
 from .audit_recorder import AuditRecorder
+from .housekeeping import Housekeeping
 from .settings import ConfigError, Settings
 from .sources import build_connectors
 
@@ -74,6 +75,7 @@ class Hub:
     sql_compiler: bool = True
     compiled_answers: int = 0  # requests the compiled path answered (the rest: the loaders)
     changes: ChangeFeed | None = None
+    housekeeping: Housekeeping | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Hub:
@@ -111,12 +113,17 @@ class Hub:
         self.changes = ChangeFeed(journal, ChangeFollower(
             journal, self.policy, self.sources, audit,
             max_listed_ids=self.audit_config.max_listed_ids))
+        self.housekeeping = Housekeeping(audit, self.recorder.refusals, self.audit_config)
+        self.housekeeping.start()
         services = Services(store=self.store)
         for connector in self.connectors.values():
             await connector.attach(services)
             await connector.open()
 
     async def close(self) -> None:
+        if self.housekeeping is not None:
+            await self.housekeeping.stop()  # the last refusal counts and head checkpoint
+            self.housekeeping = None
         for connector in self.connectors.values():
             await connector.close()
         self.changes = None

@@ -24,6 +24,7 @@ from auth.identity.authenticate import PURPOSE_HEADER, InvalidCredentials
 
 from .graphql_view import graphql_error_response
 from .hub import Hub
+from .refusals import client_fingerprint
 from .responses import JSONResponse
 
 READINESS = "readiness"
@@ -40,8 +41,12 @@ async def readyz(request: Request) -> JSONResponse:
                 request.headers.get("authorization"), request.headers.get(PURPOSE_HEADER))
         except InvalidCredentials as exc:
             if hub.recorder is not None:
-                await hub.recorder.record_refused(
-                    exc.code, started_at, round((time.perf_counter() - started) * 1000, 3))
+                await hub.recorder.refused(
+                    None, status=exc.status, code=exc.code,
+                    client=client_fingerprint(request.client.host if request.client else None,
+                                              request.headers.get("authorization")),
+                    started_at=started_at,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3))
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
             return graphql_error_response(exc.status, exc.message, exc.code, headers)
         role = hub.policy.role(principal.role)

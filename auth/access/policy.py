@@ -41,8 +41,9 @@ class Limits:
     max_list: int = 100
     # Field selections once fragments are expanded (a fragment spread twice counts twice).
     max_fields: int = 2000
-    # Wall-time budget of validating one document, in milliseconds.
-    validation_ms: int = 500
+    # Wall-time budget of validating one document, in milliseconds (a last resort: the cost
+    # pre-pass refuses expensive documents long before; a busy machine must not trip it).
+    validation_ms: int = 3000
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from it (`records`) and awaits `AuditStore.append` (`store`, `writer`, `chain`, 
 before the response leaves; `AuditUnavailable` (`errors`) means the record could not be made
 durable and the data must not be served (HTTP 503). `verify` walks the chain, `export` writes
 signed exports and checks them offline, `search` answers the audit-trail queries within what
-`trail_scope` lets a caller see, `redaction` keeps personal data out of recorded variables
-and `config` reads `[audit]`.
+`trail_scope` lets a caller see, `redaction` keeps personal data out of recorded variables,
+`checkpoints` anchors the head outside the store and `config` reads `[audit]`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
                                              # (created by `huitong audit keygen`)
     max_listed_ids = 1000                # per entity; larger reads are kept as a digest
     timeout_seconds = 10                 # an append slower than this fails closed (503)
+    checkpoint_file = "/var/lib/huitong-anchor/checkpoints.jsonl"   # signed checkpoints of
+                                         # the chain head, outside the store (`checkpoints`)
+    checkpoint_interval_seconds = 60     # how often (and at shutdown); refusal counts too
 
 Without a signing key, exports are stamped with an HMAC derived from the chain key, and
 without either they carry only a digest (which detects damage, not deliberate edits).
@@ -24,7 +27,8 @@ from typing import Any, Final
 
 from .access_log import MAX_IDS_PER_ENTITY
 
-_KEYS: Final = ("hmac_key_env", "max_listed_ids", "signing_key", "timeout_seconds")
+_KEYS: Final = ("hmac_key_env", "max_listed_ids", "signing_key", "timeout_seconds",
+                 "checkpoint_file", "checkpoint_interval_seconds")
 MIN_KEY_CHARS: Final = 16
 
 
@@ -34,6 +38,8 @@ class AuditConfig:
     signing_key: Path | None = None
     max_listed_ids: int = MAX_IDS_PER_ENTITY
     timeout_seconds: float = 10.0
+    checkpoint_file: Path | None = None
+    checkpoint_interval_seconds: float = 60.0
 
     @property
     def export_hmac_key(self) -> bytes | None:
@@ -87,4 +93,15 @@ class AuditConfig:
         timeout = table.get("timeout_seconds", 10.0)
         if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
             raise fail("timeout_seconds", "expected a positive number of seconds")
-        return cls(key, signing, max_ids, float(timeout))
+        checkpoints: Path | None = None
+        raw_checkpoints = table.get("checkpoint_file")
+        if raw_checkpoints is not None:
+            if not isinstance(raw_checkpoints, str) or not raw_checkpoints:
+                raise fail("checkpoint_file", "expected the path of a file (outside the store)")
+            checkpoints = Path(raw_checkpoints)
+            if not checkpoints.is_absolute() and base_dir is not None:
+                checkpoints = base_dir / checkpoints
+        interval = table.get("checkpoint_interval_seconds", 60.0)
+        if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
+            raise fail("checkpoint_interval_seconds", "expected a positive number of seconds")
+        return cls(key, signing, max_ids, float(timeout), checkpoints, float(interval))

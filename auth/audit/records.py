@@ -9,7 +9,10 @@ each with the sha256 digests of the row before and after (``writes``; left out o
 wrote nothing, so records made before writes existed keep their exact content and verify).
 
 What was asked comes as a `DocumentInfo`: the caller (the GraphQL recorder in `huitong`)
-normalises and hashes the document; nothing here parses GraphQL.
+normalises and hashes the document; nothing here parses GraphQL. A record's size is bounded
+whatever the request: the document is kept as its hash, the operation name and every string in
+the (redacted) variables are cut to `MAX_TEXT` characters, and variables whose canonical JSON is
+still over `MAX_VARIABLES_BYTES` are kept as their size and sha256 only.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ IDS_LISTED: Final = "listed"
 IDS_DIGEST: Final = "digest"
 # Index rows of the audit_reads side table: one per listed row id, one per entity read.
 INDEX_ROW: Final = "row"
+MAX_TEXT: Final = 256
+MAX_VARIABLES_BYTES: Final = 8192
 
 
 def _iso(at: datetime) -> str:
@@ -95,13 +100,30 @@ def summarise_writes(log: AccessLog | None) -> tuple[Mapping[str, Any], ...]:
                   "after": w.after} for w in log.writes)
 
 
+def _cut(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
+    if isinstance(value, Mapping):
+        return {_cut(str(k)): _cut(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v) for v in value]
+    return value
+
+
 def _variables(variables: Any) -> dict[str, Any]:
     # A malformed request still gets its record: building one must not fail on odd input.
     if variables is None:
         return {}
-    if isinstance(variables, Mapping):
-        return redact(variables)
-    return {"$not_an_object": redact(variables)}
+    kept = redact(variables) if isinstance(variables, Mapping) else \
+        {"$not_an_object": redact(variables)}
+    text = canonical_json(kept)
+    if len(text.encode()) <= MAX_VARIABLES_BYTES:
+        return kept
+    kept = _cut(kept)
+    if len(canonical_json(kept).encode()) <= MAX_VARIABLES_BYTES:
+        return kept
+    return {"$too_large": {"bytes": len(text.encode()),
+                           "sha256": hashlib.sha256(text.encode()).hexdigest()}}
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,6 +168,8 @@ class AuditEntry:
         max_listed_ids: int = MAX_IDS_PER_ENTITY,
     ) -> AuditEntry:
         name, op_type = document.operation(operation_name)
+        if name is not None and len(name) > MAX_TEXT:
+            name = name[:MAX_TEXT] + "…"
         return cls(
             at=at or datetime.now(UTC),
             principal=principal,

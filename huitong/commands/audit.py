@@ -25,8 +25,10 @@ from auth.audit import (
     load_key,
     verify_export,
 )
+from auth.audit.checkpoints import CheckKey, checkpoint_hmac_key, last_checkpoint
 from auth.audit.errors import brief
 from auth.audit.export import public_path
+from auth.audit.verify import VerifyReport
 from huitong.settings import ConfigError, Settings, load_settings
 
 from .config_lookup import config_option
@@ -76,6 +78,32 @@ def _with_store(config_path: Path, action: Callable[[AuditStore], Awaitable[T]])
         raise click.ClickException(f"hub store: {brief(exc)}") from None
 
 
+async def _against_checkpoint(store: AuditStore, config: AuditConfig, head_seq: int
+                              ) -> str | None:
+    """What is wrong with the store against the last signed checkpoint, or None."""
+    if config.checkpoint_file is None:
+        return None
+    key: CheckKey | None = None
+    if config.signing_key is not None and config.signing_key.exists():
+        key = load_key(config.signing_key)
+    elif config.hmac_key is not None:
+        key = checkpoint_hmac_key(config.hmac_key)
+    if key is None:
+        return None
+    checkpoint = last_checkpoint(config.checkpoint_file, key)
+    if checkpoint is None:
+        return None
+    where = f"{checkpoint} in {config.checkpoint_file}"
+    if head_seq < checkpoint.seq:
+        return (f"the store's head is at seq {head_seq}, behind the {where}: records after "
+                f"seq {head_seq} were cut and the head rewound")
+    async for record in store.stream(checkpoint.seq, checkpoint.seq):
+        if record.hash != checkpoint.hash:
+            return f"record {checkpoint.seq} is not the one of the {where}: the chain was rewritten"
+        return None
+    return f"record {checkpoint.seq} of the {where} is missing from the store"
+
+
 def _when(text: str, *, end: bool) -> datetime:
     """An ISO date or date-time; naive values are local time; a bare --to date means its end."""
     try:
@@ -99,7 +127,16 @@ def audit() -> None:
 @click.option("--to-seq", type=click.IntRange(min=1), help="Last record to check.")
 def verify(config_path: Path, from_seq: int | None, to_seq: int | None) -> None:
     """Walk the hash chain and report the first broken or missing record."""
-    report = _with_store(config_path, lambda store: store.verify(from_seq, to_seq))
+    _, audit_config = _load(config_path)
+
+    async def check(store: AuditStore) -> tuple[VerifyReport, str | None]:
+        report = await store.verify(from_seq, to_seq)
+        return report, await _against_checkpoint(store, audit_config, report.head_seq)
+
+    report, behind = _with_store(config_path, check)
+    if behind is not None:
+        click.echo(f"Audit chain BROKEN: {behind}.", err=True)
+        raise SystemExit(1)
     if report.problem is not None:
         click.echo(f"Audit chain BROKEN at seq {report.problem.seq}: {report.problem.reason}: "
                    f"{report.problem.detail}.", err=True)

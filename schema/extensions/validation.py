@@ -100,10 +100,9 @@ def _validate(
     refusal = DocumentCost.of(document).refusal(limits)
     if refusal is not None:
         return [_failed(refusal)]
-    try:
-        errors = validate(schema, document, rules, hide_suggestions=True)
-    except ValidationTimeout:
-        return [_failed("The document took too long to validate; send a smaller one.")]
+    # A timeout propagates: it must not be cached as this document's answer (the machine may
+    # just have been busy).
+    errors = validate(schema, document, rules, hide_suggestions=True)
     for error in errors:
         error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
     return errors
@@ -126,7 +125,11 @@ class RoleValidation(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx: Any = self.execution_context
-        errors = _validate(ctx.schema._schema, ctx.graphql_document, self.rules, self.limits)
+        try:
+            errors = _validate(ctx.schema._schema, ctx.graphql_document, self.rules,
+                               self.limits)
+        except ValidationTimeout:
+            errors = [_failed("The document took too long to validate; send a smaller one.")]
         ctx.pre_execution_errors = errors or _operation_errors(ctx)
         yield
 

@@ -173,3 +173,5 @@ async def test_validation_has_a_wall_time_budget() -> None:
     [error] = result.errors
     assert error.extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
     assert "took too long to validate" in error.message
+    # A timeout is not remembered as the document's answer: the machine may just be busy.
+    assert (await generous.execute(document)).errors is None
