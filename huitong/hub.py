@@ -105,6 +105,7 @@ class Hub:
             if self.settings.auth.hs256_secret or self.settings.auth.jwks else None
         self.authenticator = Authenticator(tokens=tokens, api_keys=api_keys)
         audit = AuditStore(self.store, secret=self.audit_config.hmac_key,
+                           previous=self.audit_config.previous_keys,
                            timeout=self.audit_config.timeout_seconds)
         await audit.ensure_schema()
         self.recorder = AuditRecorder(audit, self.audit_config)

@@ -7,7 +7,11 @@ can write to the database still cannot recompute a valid chain after editing it 
 SHA-256 otherwise (which detects accidents and careless edits, not a capable insider). The first
 record links to `GENESIS`.
 
-The key cannot be rotated within one chain: verification uses the one key for every record.
+The key can be rotated: a rotation record (its entry's `extra.key_rotation = {"from": id,
+"to": id}`, written by `huitong audit rotate-key` with the old key) says that the records after
+it are keyed with the key of id `to`; verification follows it with the key ring it is given (the
+current key and `[audit].previous_hmac_keys_env`). A key's id (`ChainHasher.key_id`) is derived
+from it and reveals nothing of it.
 """
 
 from __future__ import annotations
@@ -58,6 +62,15 @@ class ChainHasher:
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key or None
         self.alg = ALG_HMAC if self._key else ALG_SHA256
+
+    @property
+    def key_id(self) -> str:
+        """A name for the key: letters only (the audit's redaction never mistakes it for a
+        number), and nothing of the key itself."""
+        if self._key is None:
+            return ALG_SHA256
+        digest = hmac.new(self._key, b"huitong-audit-key-id", hashlib.sha256).hexdigest()[:16]
+        return "k" + digest.translate(str.maketrans("0123456789", "ghijklmnop"))
 
     def __call__(self, content: str) -> str:
         data = content.encode()

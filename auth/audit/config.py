@@ -4,6 +4,8 @@
     hmac_key_env = "HUITONG_AUDIT_KEY"   # env var holding the chain key (≥ 16 chars); unset
                                          # key = plain SHA-256 chain (no protection against
                                          # someone with write access to the store)
+    previous_hmac_keys_env = ["HUITONG_AUDIT_KEY_2024"]   # keys of the chain before a
+                                         # rotation (`huitong audit rotate-key`), to verify
     signing_key = "keys/audit-ed25519.pem"   # Ed25519 private key that signs exports
                                              # (created by `huitong audit keygen`)
     max_listed_ids = 1000                # per entity; larger reads are kept as a digest
@@ -28,7 +30,7 @@ from typing import Any, Final
 from .access_log import MAX_IDS_PER_ENTITY
 
 _KEYS: Final = ("hmac_key_env", "max_listed_ids", "signing_key", "timeout_seconds",
-                 "checkpoint_file", "checkpoint_interval_seconds")
+                 "checkpoint_file", "checkpoint_interval_seconds", "previous_hmac_keys_env")
 MIN_KEY_CHARS: Final = 16
 
 
@@ -40,6 +42,7 @@ class AuditConfig:
     timeout_seconds: float = 10.0
     checkpoint_file: Path | None = None
     checkpoint_interval_seconds: float = 60.0
+    previous_keys: tuple[bytes, ...] = ()
 
     @property
     def export_hmac_key(self) -> bytes | None:
@@ -104,4 +107,14 @@ class AuditConfig:
         interval = table.get("checkpoint_interval_seconds", 60.0)
         if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
             raise fail("checkpoint_interval_seconds", "expected a positive number of seconds")
-        return cls(key, signing, max_ids, float(timeout), checkpoints, float(interval))
+        previous: list[bytes] = []
+        names = table.get("previous_hmac_keys_env", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise fail("previous_hmac_keys_env", "expected a list of environment variable names")
+        for name in names:
+            value = environ.get(name)
+            if not value:
+                raise fail("previous_hmac_keys_env", f"environment variable {name} is not set")
+            previous.append(value.encode())
+        return cls(key, signing, max_ids, float(timeout), checkpoints, float(interval),
+                   tuple(previous))

@@ -69,9 +69,13 @@ class AuditStore(AuditSearch):
         secret: bytes | None = None,
         timeout: float = 10.0,
         max_batch: int = 200,
+        previous: tuple[bytes, ...] = (),
     ) -> None:
         self._engine = engine
         self._hasher = ChainHasher(secret)
+        # Keys the chain was keyed with before a rotation: for verifying only.
+        ring = [self._hasher, *(ChainHasher(key) for key in previous)]
+        self._ring = {hasher.key_id: hasher for hasher in ring}
         self._timeout = timeout
         self._max_batch = max_batch
         self._lock = asyncio.Lock()
@@ -86,6 +90,10 @@ class AuditStore(AuditSearch):
     @property
     def alg(self) -> str:
         return self._hasher.alg
+
+    @property
+    def key_id(self) -> str:
+        return self._hasher.key_id
 
     async def ensure_schema(self) -> None:
         """Create the tables and the chain head if missing; safe to run from several processes."""
@@ -174,7 +182,8 @@ class AuditStore(AuditSearch):
     ) -> VerifyReport:
         """Walk the chain (in batches) and report the first broken or missing record."""
         try:
-            return await verify_chain(self._engine, self._hasher, from_seq, to_seq, batch)
+            return await verify_chain(self._engine, self._hasher, from_seq, to_seq, batch,
+                                      self._ring)
         except (DBAPIError, OSError) as exc:
             raise AuditUnavailable(f"The audit trail cannot be read: {brief(exc)}") from exc
 

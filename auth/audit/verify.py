@@ -15,6 +15,7 @@ matching rewind of the head row. Exported files (whose stamps carry the head) an
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Final
@@ -33,6 +34,7 @@ REORDERED: Final = "reordered"
 PREV_LINK: Final = "prev link broken"
 INDEX_MISMATCH: Final = "read index mismatch"
 HEAD_MISMATCH: Final = "chain head mismatch"
+KEY_UNKNOWN: Final = "unknown chain key"
 
 _COLUMNS: Final = ("at", "subject", "role", "agency", "region_code", "client", "purpose",
                    "operation", "outcome", "duration_ms")
@@ -80,10 +82,21 @@ async def _index(conn: AsyncConnection, low: int, high: int) -> dict[int, Counte
 
 
 class _Walk:
-    def __init__(self, engine: AsyncEngine, hasher: ChainHasher, start: int, prev: str) -> None:
-        self.engine, self.hasher = engine, hasher
+    def __init__(self, engine: AsyncEngine, hasher: ChainHasher, start: int, prev: str,
+                 ring: Mapping[str, ChainHasher]) -> None:
+        self.engine, self.hasher, self.ring = engine, hasher, ring
         self.start, self.expected_seq, self.expected_prev = start, start, prev
         self.checked = 0
+
+    def _first_key(self, row: Row[Any]) -> str:
+        """The first record checked may be keyed with any key of the ring (an older one
+        when the key has been rotated since)."""
+        for hasher in self.ring.values():
+            digest = hasher(row.content)
+            if digest == row.hash:
+                self.hasher = hasher
+                return digest
+        return self.hasher(row.content)
 
     async def row(self, row: Row[Any]) -> tuple[ChainProblem | None, AuditEntry | None]:
         seq = self.expected_seq
@@ -94,7 +107,7 @@ class _Walk:
             parsed: ParsedContent | None = parse_content(row.content)
         except ValueError:
             parsed = None
-        digest = self.hasher(row.content)
+        digest = self.hasher(row.content) if self.checked else self._first_key(row)
         if parsed is None or digest != row.hash:
             return await self._mismatch(seq, digest), None
         if parsed.seq != seq:
@@ -119,6 +132,15 @@ class _Walk:
             if value != expected[name]:
                 return ChainProblem(seq, CONTENT_EDITED, f"column {name} was changed: "
                                     "it differs from the hashed content"), None
+        rotation = entry.extra.get("key_rotation")
+        if isinstance(rotation, Mapping):
+            target = self.ring.get(str(rotation.get("to")))
+            if target is None:
+                return ChainProblem(seq, KEY_UNKNOWN, f"the chain is keyed with key "
+                                    f"{rotation.get('to')} after this record, which is not "
+                                    "configured ([audit].hmac_key_env or "
+                                    "previous_hmac_keys_env)"), None
+            self.hasher = target
         self.expected_seq, self.expected_prev = seq + 1, row.hash
         self.checked += 1
         return None, entry
@@ -139,6 +161,7 @@ async def verify_chain(
     from_seq: int | None = None,
     to_seq: int | None = None,
     batch: int = 500,
+    ring: Mapping[str, ChainHasher] | None = None,
 ) -> VerifyReport:
     async with engine.connect() as conn:
         head = (await conn.execute(
@@ -162,7 +185,7 @@ async def verify_chain(
         if prev is None:
             return report(None, ChainProblem(start - 1, MISSING, "the record before the "
                                              "range is missing (deleted)"))
-    walk = _Walk(engine, hasher, start, prev)
+    walk = _Walk(engine, hasher, start, prev, ring or {hasher.key_id: hasher})
     c = records_table.c
     while walk.expected_seq <= end:
         async with engine.connect() as conn:

@@ -18,21 +18,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auth.audit import (
     AuditConfig,
+    AuditEntry,
     AuditStore,
     AuditUnavailable,
+    DocumentInfo,
     export_records,
     generate_signing_key,
     load_key,
     verify_export,
 )
+from auth.audit.chain import ChainHasher
 from auth.audit.checkpoints import CheckKey, checkpoint_hmac_key, last_checkpoint
+from auth.audit.config import MIN_KEY_CHARS
 from auth.audit.errors import brief
 from auth.audit.export import public_path
 from auth.audit.verify import VerifyReport
+from auth.identity.principal import Principal
 from huitong.settings import ConfigError, Settings, load_settings
 
 from .config_lookup import config_option
 
+ROTATION = Principal(subject="huitong audit rotate-key", role="operator", credential="cli")
 _ASYNC_DRIVERS = (
     ("postgresql://", "postgresql+asyncpg://"),
     ("postgres://", "postgresql+asyncpg://"),
@@ -66,7 +72,8 @@ def _with_store(config_path: Path, action: Callable[[AuditStore], Awaitable[T]])
     async def main() -> T:
         engine = open_store(url)
         try:
-            return await action(AuditStore(engine, secret=audit_config.hmac_key))
+            return await action(AuditStore(engine, secret=audit_config.hmac_key,
+                                           previous=audit_config.previous_keys))
         finally:
             await engine.dispose()
 
@@ -224,6 +231,41 @@ def verify_export_command(
     click.echo(f"Export OK: {report.count} record(s) ({span}), {report.alg} key "
                f"{report.key_id}; chain head at export: seq {report.chain_head_seq} "
                f"{report.chain_head_hash}.")
+
+
+@audit.command("rotate-key")
+@_config_option
+@click.option("--new-key-env", required=True, metavar="NAME",
+              help="Environment variable holding the new chain key (at least 16 characters).")
+def rotate_key(config_path: Path, new_key_env: str) -> None:
+    """Switch the chain to a new HMAC key, with the hub stopped.
+
+    Appends a rotation record, keyed with the current key ([audit].hmac_key_env), that names
+    the new key by its id; records after it are keyed with the new key. Then set
+    hmac_key_env to the new variable and add the old one to previous_hmac_keys_env (verify
+    needs both), and start the hub again.
+    """
+    _, audit_config = _load(config_path)
+    if audit_config.hmac_key is None:
+        raise click.UsageError("[audit].hmac_key_env is not set: there is no key to rotate")
+    new = os.environ.get(new_key_env, "")
+    if len(new) < MIN_KEY_CHARS:
+        raise click.BadParameter(f"environment variable {new_key_env} must hold a key of at "
+                                 f"least {MIN_KEY_CHARS} characters", param_hint="--new-key-env")
+    if new.encode() == audit_config.hmac_key:
+        raise click.BadParameter("the new key is the current key", param_hint="--new-key-env")
+    new_id = ChainHasher(new.encode()).key_id
+
+    async def rotate(store: AuditStore) -> int:
+        entry = AuditEntry.build(
+            ROTATION, document=DocumentInfo.of_text(""), outcome="ok", duration_ms=0,
+            extra={"key_rotation": {"from": store.key_id, "to": new_id}})
+        return (await store.append(entry)).seq
+
+    seq = _with_store(config_path, rotate)
+    click.echo(f"Rotation record seq {seq}: the chain continues with key {new_id}. Now set "
+               f"[audit].hmac_key_env = \"{new_key_env}\", add the old variable to "
+               "previous_hmac_keys_env, and start the hub.")
 
 
 @audit.command()

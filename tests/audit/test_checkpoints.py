@@ -86,3 +86,39 @@ async def test_a_cut_tail_and_rewound_head_fail_verification(
     code, output = await asyncio.to_thread(verify, config)
     assert code == 1, output
     assert "behind the checkpoint of seq 6" in output and "checkpoints.jsonl" in output
+
+
+async def test_the_chain_key_can_be_rotated(
+        backend: str, tmp_path: Path, pg_databases: PostgresDatabases) -> None:
+    """Records before a rotation record are keyed with the old key, after it with the new;
+    verify follows the rotation with the key ring, and needs the old key to do so."""
+    store_url = await fresh_database_url(backend, tmp_path, pg_databases, "hub")
+    config = configure(tmp_path, store_url)
+    await serve_some(config, 3)
+    new_env, new_key = "T_AUDIT_KEY_2", "the-new-audit-chain-key-9876543210"
+    env = {**ENV, new_env: new_key}
+    runner = CliRunner(env=env)
+    result = await asyncio.to_thread(runner.invoke, main, [
+        "audit", "rotate-key", "--config", str(config), "--new-key-env", new_env])
+    assert result.exit_code == 0, result.output
+    assert "Rotation record seq 4" in result.output
+    text = config.read_text().replace(f'hmac_key_env = "{KEY_ENV}"',
+                                      f'hmac_key_env = "{new_env}"\n'
+                                      f'previous_hmac_keys_env = ["{KEY_ENV}"]')
+    config.write_text(text)
+    app = create_app(load_settings(config, environ=env))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            for _ in range(3):
+                assert (await client.post("/graphql", json={"query": "{ __typename }"})
+                        ).status_code == 200
+    result = await asyncio.to_thread(runner.invoke, main,
+                                     ["audit", "verify", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "7 record(s)" in result.output
+    # Without the old key in the ring, the records before the rotation cannot be checked.
+    config.write_text(text.replace(f'previous_hmac_keys_env = ["{KEY_ENV}"]\n', ""))
+    result = await asyncio.to_thread(runner.invoke, main,
+                                     ["audit", "verify", "--config", str(config)])
+    assert result.exit_code == 1, result.output
