@@ -285,7 +285,7 @@ class SqlConnector(Connector):
 
             await self._run(probe)
         except SourceError as exc:
-            return Health(self.name, self.kind, False, _ms(started), str(exc), exc.code)
+            return Health(self.name, self.kind, False, _ms(started), exc.code, exc.code)
         return Health(self.name, self.kind, True, _ms(started))
 
     # -- plumbing ----------------------------------------------------------------------------

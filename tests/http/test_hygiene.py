@@ -14,6 +14,7 @@ import base64
 import contextlib
 import dataclasses
 import hashlib
+import json
 import re
 import socket
 import time
@@ -31,6 +32,7 @@ from auth.identity.tokens import mint_token
 from huitong.app import create_app
 from huitong.cli import main
 from huitong.commands.serve import server_config
+from huitong.demo.config import POLICY_PATH
 from tests.hub_harness import SECRET, DemoHub
 
 JSON = {"Content-Type": "application/json"}
@@ -167,6 +169,9 @@ async def test_bearer_tokens_live_at_most_a_day(demo_hub: DemoHub, claims: dict[
 def test_the_token_command_mints_within_the_lifetime(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HUITONG_CONFIG", raising=False)
+    policy = f"[hub]\npolicy = {json.dumps(str(POLICY_PATH))}\n"
+    (tmp_path / "huitong.toml").write_text(policy)
     env = {"HUITONG_JWT_SECRET": SECRET}
     runner = CliRunner(env=env)
     refused = runner.invoke(main, ["token", "--role", "public", "--region", "330108000000",
@@ -177,7 +182,7 @@ def test_the_token_command_mints_within_the_lifetime(tmp_path: Path,
     assert minted.exit_code == 0, minted.output
     claims = jwt.decode(minted.stdout.strip(), SECRET, algorithms=["HS256"], audience="huitong")
     assert claims["exp"] - claims["iat"] == 86400
-    (tmp_path / "huitong.toml").write_text("[auth]\nmax_token_lifetime_seconds = 7200\n")
+    (tmp_path / "huitong.toml").write_text(policy + "[auth]\nmax_token_lifetime_seconds = 7200\n")
     assert runner.invoke(main, ["token", "--role", "public", "--region", "330108000000",
                                 "--ttl", "3h"]).exit_code == 2
     assert mint_token(SECRET, subject="s", role="public", region_code="330108000000")

@@ -50,7 +50,9 @@ class MixedHub:
         return await self.hub.query(QUERY, role=DI)
 
     async def ready(self) -> httpx.Response:
-        return await self.hub.client.get("/readyz")
+        # As an operator: the detail of /readyz is for roles granted `readiness`.
+        return await self.hub.client.get(
+            "/readyz", headers={"Authorization": f"Bearer {self.hub.token(DI)}"})
 
 
 @contextlib.asynccontextmanager
