@@ -43,7 +43,7 @@ class Limits:
     max_fields: int = 2000
     # Wall-time budget of validating one document, in milliseconds (a last resort: the cost
     # pre-pass refuses expensive documents long before; a busy machine must not trip it).
-    validation_ms: int = 3000
+    validation_ms: int = 10_000
 
 
 @dataclass(frozen=True)
