@@ -114,7 +114,10 @@ def validate_document(
 ) -> list[GraphQLError]:
     """The role's validation of `document` (its cost limits and rules, no hints), as the
     extension runs it."""
-    return _validate(schema, document, rules, limits)
+    try:
+        return _validate(schema, document, rules, limits)
+    except ValidationTimeout:
+        return [_failed("The document took too long to validate; send a smaller one.")]
 
 
 class RoleValidation(SchemaExtension):

@@ -23,7 +23,7 @@ JSON = {"Content-Type": "application/json"}
 
 async def refusals_of(hub: DemoHub, client: str) -> list[StoredRecord]:
     store = hub.app.state.hub.recorder.store
-    records = await store.query(outcome="denied", limit=500)
+    records = await store.query(outcome="denied", limit=5000)
     return [r for r in records if r.entry.extra.get("refused", {}).get("client") == client]
 
 
